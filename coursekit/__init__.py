@@ -1,0 +1,1 @@
+"""Tooling for the bilingual nn.Module course: sync, execute, check, build, test, benchmark."""

@@ -1,0 +1,120 @@
+"""Command line: python -m coursekit {assets,build,serve,execute,check,test,bench}."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from coursekit.errors import CourseError
+
+
+def cmd_assets(args) -> int:
+    """Copy widget JS and MathJax into the site."""
+    from coursekit.assets import copy_assets
+
+    copy_assets()
+    return 0
+
+
+def cmd_build(args) -> int:
+    """Build both editions into _build/html."""
+    from coursekit.build import build_site
+    from coursekit.project import SITE
+
+    root = build_site(fresh=args.fresh)
+    print(f"\nSite built: {root}\nOpen it with `make serve` (http://127.0.0.1:8000/), "
+          f"or serve {SITE} with any static web server.")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    """Serve the built site on localhost."""
+    from coursekit.serve import serve_forever
+
+    serve_forever(port=args.port)
+    return 0
+
+
+def cmd_execute(args) -> int:
+    """Fix Colab links, then execute every page whose notebook is out of date."""
+    from coursekit import notebooks
+    from coursekit.project import editions, toc_files
+
+    for ed in editions():
+        for page in args.pages or toc_files():
+            notebooks.fix_colab_links(ed, page)
+            why = notebooks.out_of_sync(ed, page)
+            if why or args.force:
+                print(f"executing {ed.key}/{page} ({why or 'forced'}) ...", flush=True)
+                notebooks.execute(ed, page)
+    return 0
+
+
+def cmd_check(args) -> int:
+    """Fast checks: toc, twins, sync, parity, Colab links."""
+    from coursekit import notebooks
+    from coursekit.project import chapter_files, check_pages, editions
+
+    check_pages()
+    notebooks.check_sync()
+    notebooks.check_parity()
+    problems = [p for ed in editions() for page in chapter_files()
+                for p in notebooks.colab_link_problems(ed, page)]
+    if problems:
+        raise CourseError("Colab links (run `make notebooks`):\n  - " + "\n  - ".join(problems))
+    print("check: toc, twins, notebook sync, code parity and Colab links are all consistent.")
+    return 0
+
+
+def cmd_test(args) -> int:
+    """Run every test (pytest: unit, nbval, build, browser, ruff)."""
+    import pytest
+
+    return int(pytest.main(list(args.pytest_args)))
+
+
+def cmd_bench(args) -> int:
+    """Print timings and page weights."""
+    from coursekit.bench import run_bench
+
+    run_bench(full=not args.quick)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    p = argparse.ArgumentParser(prog="coursekit", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("assets", help=cmd_assets.__doc__).set_defaults(func=cmd_assets)
+    b = sub.add_parser("build", help=cmd_build.__doc__)
+    b.add_argument("--fresh", action="store_true", help="ignore Sphinx's cache")
+    b.set_defaults(func=cmd_build)
+    s = sub.add_parser("serve", help=cmd_serve.__doc__)
+    s.add_argument("--port", type=int, default=8000)
+    s.set_defaults(func=cmd_serve)
+    e = sub.add_parser("execute", help=cmd_execute.__doc__)
+    e.add_argument("pages", nargs="*", help="page names (default: all)")
+    e.add_argument("--force", action="store_true", help="execute even if in sync")
+    e.set_defaults(func=cmd_execute)
+    sub.add_parser("check", help=cmd_check.__doc__).set_defaults(func=cmd_check)
+    t = sub.add_parser("test", help=cmd_test.__doc__)
+    t.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    t.set_defaults(func=cmd_test)
+    k = sub.add_parser("bench", help=cmd_bench.__doc__)
+    k.add_argument("--quick", action="store_true", help="skip timing the whole test suite")
+    k.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; a CourseError becomes one clear message and exit code 2."""
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CourseError as exc:
+        print(f"coursekit {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

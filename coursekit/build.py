@@ -1,0 +1,142 @@
+"""Build both editions of the book with Sphinx (warnings are errors), plus the language chooser."""
+
+from __future__ import annotations
+
+import copy
+import html
+import io
+import shutil
+from contextlib import redirect_stderr
+from pathlib import Path
+
+import yaml
+
+from coursekit import assets, glossary, notebooks
+from coursekit.errors import BuildError, MissingToolError, TocError
+from coursekit.project import BUILD, ROOT, SITE, Edition, book_config, check_pages, editions, toc
+
+TEMPLATES = ROOT / "coursekit" / "templates"
+
+
+def edition_toc(edition: Edition) -> dict:
+    """The shared toc with part captions translated for this edition."""
+    data = copy.deepcopy(toc())
+    for part in data.get("parts", []):
+        caption = part.get("caption")
+        if caption and edition.key != "en":
+            if caption not in edition.captions:
+                raise TocError(
+                    f"Part caption {caption!r} has no {edition.key} translation: add it under "
+                    f"course.editions.{edition.key}.captions in _config.yml"
+                )
+            part["caption"] = edition.captions[caption]
+    return data
+
+
+def edition_config(edition: Edition, workdir: Path) -> dict:
+    """The Jupyter Book config for one edition, derived from _config.yml."""
+    cfg = copy.deepcopy(book_config())
+    course = cfg.pop("course")
+    cfg["title"] = edition.title
+    cfg.setdefault("repository", {})["path_to_book"] = f"notebooks/{edition.key}"
+    sphinx = cfg.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx["language"] = edition.language
+    sphinx["course_edition"] = edition.key
+    sphinx["course_editions"] = [
+        {"key": k, "language": e["language"], "switch_label": e["switch_label"]}
+        for k, e in course["editions"].items()
+    ]
+    if edition.language.startswith("zh"):
+        dict_file = workdir / "jieba_dict.txt"
+        dict_file.write_text(glossary.jieba_dictionary(), encoding="utf-8")
+        sphinx["html_search_language"] = "zh"
+        sphinx["html_search_options"] = {"dict": str(dict_file)}
+    return cfg
+
+
+def prepare(edition: Edition) -> tuple[Path, Path]:
+    """Write the edition's config and toc under _build/editions; return their paths."""
+    workdir = BUILD / "editions" / edition.key
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path, toc_path = workdir / "_config.yml", workdir / "_toc.yml"
+    write_if_changed(config_path, yaml.safe_dump(edition_config(edition, workdir),
+                                                 allow_unicode=True, sort_keys=False))
+    write_if_changed(toc_path, yaml.safe_dump(edition_toc(edition), allow_unicode=True,
+                                              sort_keys=False))
+    return config_path, toc_path
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    """Write text unless the file already holds it (keeps Sphinx's incremental build)."""
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+
+
+def build_edition(edition: Edition, out: Path = SITE, fresh: bool = False) -> None:
+    """Run Sphinx on one edition's notebooks; raise BuildError on any warning."""
+    from jupyter_book.sphinx import build_sphinx
+
+    config_path, toc_path = prepare(edition)
+    log = io.StringIO()
+    with redirect_stderr(Tee(log)):
+        result = build_sphinx(
+            edition.notebook_dir, out / edition.key, noconfig=True, path_config=str(config_path),
+            confoverrides={"external_toc_path": str(toc_path), "latex_individualpages": False},
+            doctreedir=BUILD / "doctrees" / edition.key, warningiserror=True, keep_going=True,
+            freshenv=fresh, quiet=True,
+        )
+    if result != 0:
+        raise BuildError(
+            f"Sphinx failed on the {edition.key} edition:\n{summarise(log.getvalue())}"
+        )
+
+
+class Tee(io.TextIOBase):
+    """A stream that writes to a buffer and to the real stderr."""
+
+    def __init__(self, buffer: io.StringIO):
+        self.buffer, self.real = buffer, __import__("sys").stderr
+
+    def write(self, text: str) -> int:
+        """Write to both streams."""
+        self.buffer.write(text)
+        return self.real.write(text)
+
+
+def summarise(log: str) -> str:
+    """The warning and error lines of a Sphinx log."""
+    lines = [ln for ln in log.splitlines() if "WARNING" in ln or "ERROR" in ln]
+    return "\n".join(lines[:40]) or log[-3000:]
+
+
+def write_chooser(out: Path = SITE) -> Path:
+    """The site root: pick a language, remembered in localStorage or taken from the browser."""
+    links = "\n".join(
+        f'    <li><a href="{e.key}/index.html" data-course-lang="{e.key}" '
+        f'hreflang="{e.language.replace("_", "-")}">{html.escape(e.title)}'
+        f" — {html.escape(e.switch_label)}</a></li>"
+        for e in editions()
+    )
+    page = (TEMPLATES / "chooser.html").read_text(encoding="utf-8").replace("{{ links }}", links)
+    target = out / "index.html"
+    target.write_text(page, encoding="utf-8")
+    return target
+
+
+def preflight() -> None:
+    """Check tools and sources before a long build; each failure names the fix."""
+    if shutil.which("node") is None and not (SITE / "_assets").is_dir():
+        raise MissingToolError(
+            "Node.js is not installed: apt-get install nodejs npm, then `make setup`."
+        )
+    check_pages()
+    notebooks.check_sync()
+
+
+def build_site(out: Path = SITE, fresh: bool = False) -> Path:
+    """Build every edition and the chooser into out; return the root page."""
+    preflight()
+    assets.copy_assets(out / "_assets")
+    for edition in editions():
+        build_edition(edition, out, fresh)
+    return write_chooser(out)

@@ -1,0 +1,25 @@
+"""Typed errors; each message names what is wrong and how to fix it."""
+
+
+class CourseError(Exception):
+    """A problem the user can fix; the message says how."""
+
+
+class MissingToolError(CourseError):
+    """A required program, package or asset is not installed."""
+
+
+class TocError(CourseError):
+    """The table of contents and the files on disk disagree."""
+
+
+class TwinError(CourseError):
+    """A page exists in one edition but not in the other, or the twins differ in code."""
+
+
+class SyncError(CourseError):
+    """A notebook in notebooks/ does not match its MyST source in book/."""
+
+
+class BuildError(CourseError):
+    """Sphinx reported errors or warnings while building an edition."""

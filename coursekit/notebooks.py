@@ -1,0 +1,149 @@
+"""Pairing of MyST sources with executed notebooks: sync checks, parity checks, execution."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+from coursekit.errors import SyncError, TwinError
+from coursekit.project import ROOT, Edition, colab_url, editions, toc_files
+
+COLAB_LINK = re.compile(
+    r"https://colab\.research\.google\.com/github/[^)\s\"']+?/notebooks/(\w+)/(\w+)\.ipynb"
+)
+IGNORE_TAG = "nbval-ignore-output"
+IGNORE_REASONS = {"nondeterministic-timing", "nondeterministic-progress", "nondeterministic-id"}
+
+
+def source_path(edition: Edition, page: str) -> Path:
+    """The MyST text source of a page."""
+    return edition.source_dir / f"{page}.md"
+
+
+def notebook_path(edition: Edition, page: str) -> Path:
+    """The executed notebook paired with a page."""
+    return edition.notebook_dir / f"{page}.ipynb"
+
+
+def read_source(path: Path) -> nbformat.NotebookNode:
+    """Parse a MyST source into a notebook (no outputs)."""
+    return jupytext.read(path, fmt="md:myst")
+
+
+def cell_key(cell) -> tuple:
+    """What must agree between a source cell and its notebook cell."""
+    tags = tuple(cell.get("metadata", {}).get("tags", []))
+    return (cell["cell_type"], cell["source"].strip(), tags)
+
+
+def out_of_sync(edition: Edition, page: str) -> str | None:
+    """Why a page's notebook is stale, or None when it matches its source."""
+    nb_file = notebook_path(edition, page)
+    if not nb_file.is_file():
+        return f"{nb_file.relative_to(ROOT)} does not exist"
+    src = [cell_key(c) for c in read_source(source_path(edition, page)).cells]
+    got = [cell_key(c) for c in nbformat.read(nb_file, as_version=4).cells]
+    if len(src) != len(got):
+        return f"{nb_file.relative_to(ROOT)} has {len(got)} cells, its source has {len(src)}"
+    for i, (a, b) in enumerate(zip(src, got, strict=True)):
+        if a != b:
+            return f"{nb_file.relative_to(ROOT)} cell {i} differs from its source"
+    return None
+
+
+def check_sync() -> None:
+    """Every notebook in notebooks/ matches its MyST source."""
+    stale = [why for ed in editions() for p in toc_files() if (why := out_of_sync(ed, p))]
+    if stale:
+        raise SyncError(
+            "Notebooks are out of date with book/ (run `make notebooks`):\n  - "
+            + "\n  - ".join(stale)
+        )
+
+
+def code_cells(nb) -> list[tuple]:
+    """The code cells of a notebook, as (source, tags)."""
+    return [cell_key(c)[1:] for c in nb.cells if c["cell_type"] == "code"]
+
+
+def check_parity() -> None:
+    """Every page has identical code cells in all editions."""
+    eds = editions()
+    problems = []
+    for page in toc_files():
+        first = code_cells(read_source(source_path(eds[0], page)))
+        for other in eds[1:]:
+            cells = code_cells(read_source(source_path(other, page)))
+            if cells != first:
+                problems.append(f"{page}: {describe_code_diff(first, cells, eds[0], other)}")
+    if problems:
+        raise TwinError("Editions differ in code:\n  - " + "\n  - ".join(problems))
+
+
+def describe_code_diff(a: list, b: list, ea: Edition, eb: Edition) -> str:
+    """Name the first code cell where two editions differ."""
+    if len(a) != len(b):
+        return f"{ea.key} has {len(a)} code cells, {eb.key} has {len(b)}"
+    i = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
+    return f"code cell {i} differs between {ea.key} and {eb.key}"
+
+
+def ignore_report(nb) -> tuple[int, int, list[str]]:
+    """(compared, ignored, problems) for the code cells of one notebook under nbval."""
+    compared = ignored = 0
+    problems = []
+    for i, cell in enumerate(c for c in nb.cells if c["cell_type"] == "code"):
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if IGNORE_TAG in tags or "nbval-skip" in tags:
+            ignored += 1
+            if not tags & IGNORE_REASONS:
+                problems.append(f"code cell {i} ignores its output without a reason tag")
+        else:
+            compared += 1
+    return compared, ignored, problems
+
+
+def fix_colab_links(edition: Edition, page: str) -> bool:
+    """Point the page's Open-in-Colab links at repository.url; True if the file changed."""
+    path = source_path(edition, page)
+    text = path.read_text(encoding="utf-8")
+    new = COLAB_LINK.sub(lambda m: colab_url(edition.key, page), text)
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    return new != text
+
+
+def colab_link_problems(edition: Edition, page: str) -> list[str]:
+    """Colab links of a page that are missing or point elsewhere than repository.url."""
+    text = source_path(edition, page).read_text(encoding="utf-8")
+    want = colab_url(edition.key, page)
+    found = [m.group(0) for m in COLAB_LINK.finditer(text)]
+    if not found:
+        return [f"book/{edition.key}/{page}.md has no Open-in-Colab link"]
+    return [f"book/{edition.key}/{page}.md links {u}, expected {want}" for u in found if u != want]
+
+
+def execute(edition: Edition, page: str, timeout: int = 600) -> Path:
+    """Execute a page's source in an empty temporary folder and store the notebook."""
+    from nbclient import NotebookClient
+
+    nb = read_source(source_path(edition, page))
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    if any(c.cell_type == "code" for c in nb.cells):
+        with tempfile.TemporaryDirectory(prefix="course-exec-") as tmp:
+            client = NotebookClient(
+                nb, timeout=timeout, kernel_name="python3",
+                resources={"metadata": {"path": tmp}},
+                record_timing=False, store_widget_state=True,
+            )
+            client.execute()
+    out = notebook_path(edition, page)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nb.metadata.pop("jupytext", None)
+    nbformat.write(nb, out)
+    return out

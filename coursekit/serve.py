@@ -1,0 +1,73 @@
+"""Serve the built site on localhost, and drive headless Chromium against it."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from coursekit.errors import MissingToolError
+from coursekit.project import SITE
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Static file handler that does not log every request."""
+
+    def log_message(self, format, *args):
+        """Stay silent."""
+
+
+@contextlib.contextmanager
+def serving(root: Path = SITE, port: int = 0) -> Iterator[str]:
+    """Serve root on 127.0.0.1 in a background thread; yields the base URL."""
+    handler = functools.partial(QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def chromium_path() -> str:
+    """Debian's chromium binary, or a clear error saying how to install it."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        raise MissingToolError(
+            "Chromium not found: the browser tests drive Debian's chromium. "
+            "Install it with `apt-get install chromium` (make test does this when run as root)."
+        )
+    return path
+
+
+@contextlib.contextmanager
+def browser() -> Iterator[object]:
+    """A headless Chromium launched by Playwright (no browser download needed)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def serve_forever(root: Path = SITE, port: int = 8000) -> None:
+    """Serve the site until interrupted."""
+    if not (root / "index.html").is_file():
+        raise MissingToolError(f"{root} has no index.html: run `make site` first.")
+    handler = functools.partial(QuietHandler, directory=str(root))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        print(f"Serving the course at http://127.0.0.1:{port}/ (Ctrl+C to stop)")
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()

@@ -1,0 +1,30 @@
+"""Shared fixtures: the built site (built once per session) and the nbval cell report."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from coursekit.notebooks import ignore_report
+from coursekit.project import ROOT, SITE
+
+
+@pytest.fixture(scope="session")
+def site():
+    """Build both editions once (warnings are errors) and return the site folder."""
+    from coursekit.build import build_site
+
+    build_site()
+    return SITE
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many notebook cells nbval compares and how many it ignores, and why."""
+    compared = ignored = 0
+    for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
+        c, i, _ = ignore_report(nbformat.read(path, as_version=4))
+        compared, ignored = compared + c, ignored + i
+    terminalreporter.write_line(
+        f"nbval: {compared} code cells compared, {ignored} ignored "
+        "(each ignored cell carries a nondeterministic-* reason tag)"
+    )

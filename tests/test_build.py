@@ -1,0 +1,81 @@
+"""The site: both editions build with -W, every page has its twin, nothing points off-site."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from coursekit.project import editions, toc_files
+
+pytestmark = pytest.mark.site
+EXTERNAL_LOAD = re.compile(r"""<(?:script|link|img|iframe)[^>]+(?:src|href)="(https?:)?//""")
+
+
+def pages(site, key):
+    """All HTML pages of one edition built from the toc."""
+    return [site / key / f"{name}.html" for name in toc_files()]
+
+
+def test_every_toc_page_is_built_in_every_edition(site):
+    for ed in editions():
+        for page in pages(site, ed.key):
+            assert page.is_file(), f"{page} was not built"
+
+
+def test_every_page_links_to_its_twin(site):
+    for ed in editions():
+        for other in (e for e in editions() if e.key != ed.key):
+            for page in pages(site, ed.key):
+                html = page.read_text(encoding="utf-8")
+                href = f'href="../{other.key}/{page.name}"'
+                assert href in html, f"{page} lacks a link to its {other.key} twin"
+                assert (site / other.key / page.name).is_file()
+
+
+def test_interface_language_matches_edition(site):
+    for ed in editions():
+        html = (site / ed.key / "index.html").read_text(encoding="utf-8")
+        lang = ed.language.replace("_", "-")
+        assert f'<html lang="{lang}"' in html, f"{ed.key} pages are not marked lang={lang}"
+    zh = (site / "zh" / "ch01_module_basics.html").read_text(encoding="utf-8")
+    assert "搜索" in zh, "the Chinese edition's theme text is not in Chinese"
+
+
+def test_nothing_is_loaded_from_the_internet(site):
+    for path in site.rglob("*.html"):
+        match = EXTERNAL_LOAD.search(path.read_text(encoding="utf-8"))
+        assert not match, f"{path} loads a remote resource: {match.group(0)}"
+
+
+def test_served_assets_exist(site):
+    html = (site / "en" / "ch01_module_basics.html").read_text(encoding="utf-8")
+    for src in re.findall(r'<script[^>]+src="([^"?]+)', html):
+        assert (site / "en" / src).resolve().is_file(), f"{src} is referenced but not built"
+
+
+def test_chinese_search_index_knows_glossary_words(site):
+    text = (site / "zh" / "searchindex.js").read_text(encoding="utf-8")
+    index = json.loads(text[text.index("(") + 1 : text.rindex(")")])
+    docs = index["docnames"]
+    hits = index["terms"].get("前向传播")
+    assert hits is not None, "前向传播 is not a search term in the Chinese edition"
+    hits = hits if isinstance(hits, list) else [hits]
+    assert "ch01_module_basics" in [docs[i] for i in hits]
+
+
+def test_colab_link_on_every_chapter_page(site):
+    for ed in editions():
+        for name in toc_files():
+            if name.startswith("ch"):
+                html = (site / ed.key / f"{name}.html").read_text(encoding="utf-8")
+                assert f"notebooks/{ed.key}/{name}.ipynb" in html
+                assert "colab.research.google.com" in html
+
+
+def test_root_page_offers_both_editions(site):
+    html = (site / "index.html").read_text(encoding="utf-8")
+    for ed in editions():
+        assert f'href="{ed.key}/index.html"' in html
+    assert "localStorage" in html and "navigator.language" in html

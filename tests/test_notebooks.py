@@ -1,0 +1,81 @@
+"""Notebooks: in sync with their sources, identical code across editions, self-contained."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from coursekit import notebooks
+from coursekit.project import chapter_files, editions, toc_files
+
+PAGES = [(ed, page) for ed in editions() for page in toc_files()]
+IDS = [f"{ed.key}/{page}" for ed, page in PAGES]
+CHAPTERS = [(ed, page) for ed in editions() for page in chapter_files()]
+CHAPTER_IDS = [f"{ed.key}/{page}" for ed, page in CHAPTERS]
+# Colab ships these; a chapter may import nothing else.
+COLAB_MODULES = {"torch", "numpy", "matplotlib", "ipywidgets", "sklearn", "tqdm", "random", "math",
+                 "collections", "copy", "io", "os", "pathlib", "tempfile", "time", "warnings",
+                 "itertools", "functools", "contextlib", "dataclasses", "typing", "IPython"}
+
+
+def stored(ed, page):
+    """The committed notebook of a page."""
+    return nbformat.read(notebooks.notebook_path(ed, page), as_version=4)
+
+
+def code(nb):
+    """Code cells of a notebook."""
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def test_notebooks_match_their_sources():
+    notebooks.check_sync()
+
+
+def test_editions_have_identical_code():
+    notebooks.check_parity()
+
+
+@pytest.mark.parametrize(("ed", "page"), CHAPTERS, ids=CHAPTER_IDS)
+def test_colab_link_follows_config(ed, page):
+    assert notebooks.colab_link_problems(ed, page) == []
+
+
+@pytest.mark.parametrize(("ed", "page"), PAGES, ids=IDS)
+def test_ignored_outputs_say_why(ed, page):
+    _, _, problems = notebooks.ignore_report(stored(ed, page))
+    assert problems == []
+
+
+@pytest.mark.parametrize(("ed", "page"), PAGES, ids=IDS)
+def test_errors_only_in_cells_tagged_raises_exception(ed, page):
+    for cell in code(stored(ed, page)):
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        tagged = "raises-exception" in cell.metadata.get("tags", [])
+        assert bool(errors) == tagged, f"cell {cell.source[:60]!r}: error={bool(errors)}"
+
+
+@pytest.mark.parametrize(("ed", "page"), PAGES, ids=IDS)
+def test_no_warnings_or_stderr_in_stored_outputs(ed, page):
+    for cell in code(stored(ed, page)):
+        for out in cell.outputs:
+            assert not (out.output_type == "stream" and out.name == "stderr"), out.text[:200]
+
+
+def test_setup_cell_is_identical_in_every_chapter():
+    first = {code(stored(ed, page))[0].source for ed in editions() for page in chapter_files()}
+    assert len(first) == 1, "the course setup cell differs between chapters"
+    assert first.pop().startswith("# Course setup: identical in every chapter")
+
+
+@pytest.mark.parametrize(("ed", "page"), CHAPTERS, ids=CHAPTER_IDS)
+def test_chapter_states_provenance_and_runs_alone(ed, page):
+    cells = code(stored(ed, page))
+    provenance = "".join(o.get("text", "") for o in cells[0].outputs)
+    assert re.match(r"torch 2\.13\.0\S* \| device: cpu \| CJK font: \S", provenance), provenance
+    for cell in cells:
+        for module in re.findall(r"^\s*(?:from|import) (\w+)", cell.source, re.M):
+            assert module in COLAB_MODULES, f"{page} imports {module}, which Colab lacks"
+        assert "open(" not in cell.source or "tempfile" in cell.source, "write only to temp dirs"

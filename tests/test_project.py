@@ -1,0 +1,117 @@
+"""Toc, twins, glossary and CLI: good input passes; bad input fails naming the fix."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from coursekit import __main__ as cli
+from coursekit import assets, glossary, notebooks, project
+from coursekit.errors import MissingToolError, TocError, TwinError
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A scratch copy of the course sources, with the tooling pointed at it."""
+    for name in ("book", "notebooks"):
+        shutil.copytree(project.ROOT / name, tmp_path / name)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(project.ROOT / name, tmp_path / name)
+    for module in (project, notebooks):
+        monkeypatch.setattr(module, "ROOT", tmp_path)
+    return tmp_path
+
+
+def test_check_command_passes_on_the_real_course(capsys):
+    assert cli.main(["check"]) == 0
+    assert "all consistent" in capsys.readouterr().out
+
+
+def test_missing_twin_is_named(repo, capsys):
+    (repo / "book" / "zh" / "ch01_module_basics.md").unlink()
+    with pytest.raises(TwinError, match=r"book/zh/ch01_module_basics\.md.*translate"):
+        project.check_pages()
+    assert cli.main(["check"]) == 2
+    assert "TwinError" in capsys.readouterr().err
+
+
+def test_page_missing_from_toc_is_named(repo):
+    (repo / "book" / "en" / "extra.md").write_text("# Extra\n", encoding="utf-8")
+    with pytest.raises(TocError, match=r"book/en/extra\.md is not in _toc\.yml"):
+        project.check_pages()
+
+
+def test_toc_entry_without_file_is_named(repo):
+    toc = (repo / "_toc.yml").read_text(encoding="utf-8")
+    toc = toc.replace("- file: glossary", "- file: glossary\n      - file: ch99_missing")
+    (repo / "_toc.yml").write_text(toc, encoding="utf-8")
+    with pytest.raises(TocError, match=r"ch99_missing\.md is in _toc\.yml but missing"):
+        project.check_pages()
+
+
+def test_stale_notebook_is_detected(repo):
+    src = repo / "book" / "zh" / "ch01_module_basics.md"
+    src.write_text(src.read_text(encoding="utf-8") + "\n追加的一段。\n", encoding="utf-8")
+    with pytest.raises(notebooks.SyncError, match=r"zh/ch01_module_basics\.ipynb"):
+        notebooks.check_sync()
+
+
+def test_code_drift_between_editions_is_detected(repo):
+    src = repo / "book" / "zh" / "ch01_module_basics.md"
+    text = src.read_text(encoding="utf-8").replace("n, d = 200, 10", "n, d = 100, 10")
+    src.write_text(text, encoding="utf-8")
+    with pytest.raises(TwinError, match=r"code cell \d+ differs between en and zh"):
+        notebooks.check_parity()
+
+
+def test_colab_links_follow_the_repository_setting(repo):
+    cfg = (repo / "_config.yml").read_text(encoding="utf-8")
+    (repo / "_config.yml").write_text(cfg.replace("nn-module-course/nn-module-course", "me/fork"),
+                                      encoding="utf-8")
+    ed = project.editions()[1]
+    assert notebooks.colab_link_problems(ed, "ch01_module_basics")
+    assert notebooks.fix_colab_links(ed, "ch01_module_basics")
+    assert notebooks.colab_link_problems(ed, "ch01_module_basics") == []
+    assert "github/me/fork/blob/main/notebooks/zh/" in project.colab_url("zh", "x")
+
+
+def test_build_without_node_assets_names_the_fix(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(assets, "NODE_MODULES", tmp_path / "node_modules")
+    with pytest.raises(MissingToolError, match="apt-get install nodejs npm"):
+        assets.copy_assets(tmp_path / "out")
+    assert cli.main(["assets"]) == 2
+    assert "Node.js and npm" in capsys.readouterr().err
+
+
+def test_missing_chromium_names_the_fix(monkeypatch):
+    from coursekit import serve
+
+    monkeypatch.setattr(serve.shutil, "which", lambda name: None)
+    with pytest.raises(MissingToolError, match="apt-get install chromium"):
+        serve.chromium_path()
+
+
+def test_glossary_pairs_every_term():
+    items = glossary.entries()
+    assert len(items) >= 36
+    en = glossary.glossary_lines("en")
+    zh = glossary.glossary_lines("zh")
+    assert en[:2] == zh[:2] == [items[0]["en"], items[0]["zh"]]
+    assert "前向传播 100000 n" in glossary.jieba_dictionary()
+
+
+def test_glossary_entry_missing_a_language_is_rejected(tmp_path):
+    bad = tmp_path / "glossary.yml"
+    bad.write_text("- en: hook\n  zh: 钩子\n  def_en: A callback.\n", encoding="utf-8")
+    with pytest.raises(glossary.GlossaryError, match="lacks \\['def_zh'\\]"):
+        glossary.entries(bad)
+
+
+def test_untranslated_part_caption_is_named(monkeypatch):
+    from coursekit import build
+
+    zh = project.editions()[1]
+    monkeypatch.setattr(build, "toc", lambda: {"root": "index", "parts": [{"caption": "New part"}]})
+    with pytest.raises(TocError, match="'New part' has no zh translation"):
+        build.edition_toc(zh)
