@@ -1,0 +1,78 @@
+"""Benchmark: nbval seconds per notebook, build and rebuild times, page weights, total test time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from coursekit.project import ROOT, chapter_files, editions, toc_files
+
+
+def timed(func, *args, **kwargs) -> float:
+    """Seconds taken by one call."""
+    start = time.perf_counter()
+    func(*args, **kwargs)
+    return time.perf_counter() - start
+
+
+def pytest_seconds(*args: str) -> float:
+    """Seconds for a pytest run in a subprocess; raises if it fails."""
+    cmd = [sys.executable, "-m", "pytest", "-q", *args]
+    return timed(subprocess.run, cmd, cwd=ROOT, check=True, capture_output=True)
+
+
+def nbval_times() -> dict[str, float]:
+    """Seconds per chapter notebook under nbval (kernel start included)."""
+    paths = [ROOT / "notebooks" / ed.key / f"{name}.ipynb"
+             for ed in editions() for name in chapter_files()]
+    return {str(p.relative_to(ROOT)): pytest_seconds(str(p)) for p in paths}
+
+
+def build_times(out: Path) -> tuple[float, float]:
+    """(clean build of both editions, rebuild after touching one chapter) in seconds."""
+    from coursekit.build import build_site
+
+    full = timed(build_site, out, fresh=True)
+    page = ROOT / "notebooks" / "en" / "ch01_module_basics.ipynb"
+    os.utime(page)
+    return full, timed(build_site, out)
+
+
+def page_weights(site: Path) -> dict[str, int]:
+    """Bytes each page makes the browser fetch (HTML, JS, CSS, fonts, images), from Chromium."""
+    from coursekit.serve import browser, serving
+
+    weights = {}
+    with serving(site) as base, browser() as b:
+        for ed in editions():
+            for name in toc_files():
+                page = b.new_page()
+                urls: set[str] = set()
+                page.on("requestfinished", lambda r, urls=urls: urls.add(r.url))
+                page.goto(f"{base}/{ed.key}/{name}.html", wait_until="networkidle")
+                page.close()
+                files = {site / unquote(urlparse(u).path).lstrip("/") for u in urls}
+                weights[f"{ed.key}/{name}"] = sum(f.stat().st_size for f in files if f.is_file())
+    return weights
+
+
+def run_bench(full: bool = True) -> None:
+    """Measure and print every figure."""
+    print("== nbval, seconds per notebook ==")
+    for name, secs in nbval_times().items():
+        print(f"  {secs:6.1f} s  {name}")
+    with tempfile.TemporaryDirectory(prefix="course-bench-") as tmp:
+        clean, rebuild = build_times(Path(tmp))
+        print(f"== site build ==\n  {clean:6.1f} s  clean build, both editions")
+        print(f"  {rebuild:6.1f} s  rebuild after touching one page")
+        print("== page weight (everything the browser fetches) ==")
+        for name, size in page_weights(Path(tmp)).items():
+            print(f"  {size / 1e6:6.2f} MB  {name}")
+    if full:
+        total = pytest_seconds()
+        print(f"== whole test suite ==\n  {total:6.1f} s  pytest (make test after set-up)")
