@@ -67,9 +67,13 @@ def configure(app, config):
 
 
 def drop_thebe(app):
-    """Unhook sphinx-thebe (Jupyter Book loads it): it adds a script twice and points at unpkg."""
+    """Stop sphinx-thebe's page scripts: they are added twice and point at unpkg (a CDN)."""
+    unwanted = {"init_thebe_core", "update_thebe_context"}
     for listeners in app.events.listeners.values():
-        listeners[:] = [x for x in listeners if x.handler.__module__ != "sphinx_thebe"]
+        listeners[:] = [
+            x for x in listeners
+            if not (x.handler.__module__ == "sphinx_thebe" and x.handler.__name__ in unwanted)
+        ]
 
 
 def setup(app):

@@ -6,16 +6,17 @@ import nbformat
 import pytest
 
 from coursekit.notebooks import ignore_report
-from coursekit.project import ROOT, SITE
+from coursekit.project import ROOT
 
 
 @pytest.fixture(scope="session")
-def site():
-    """Build both editions once (warnings are errors) and return the site folder."""
+def site(tmp_path_factory):
+    """Build both editions from scratch once (warnings are errors); return the site folder."""
     from coursekit.build import build_site
 
-    build_site()
-    return SITE
+    out = tmp_path_factory.mktemp("site")
+    build_site(out, fresh=True)
+    return out
 
 
 def pytest_terminal_summary(terminalreporter):
