@@ -16,6 +16,7 @@ from coursekit.errors import BuildError, MissingToolError, TocError
 from coursekit.project import BUILD, ROOT, SITE, Edition, book_config, check_pages, editions, toc
 
 TEMPLATES = ROOT / "coursekit" / "templates"
+STATIC_FILES = [p.name for p in (TEMPLATES / "static").iterdir()]
 
 
 def edition_toc(edition: Edition) -> dict:
@@ -77,6 +78,8 @@ def build_edition(edition: Edition, out: Path = SITE, fresh: bool = False) -> No
     from jupyter_book.sphinx import build_sphinx
 
     config_path, toc_path = prepare(edition)
+    for name in STATIC_FILES:  # Sphinx 7.4 does not overwrite an existing static file
+        (out / edition.key / "_static" / name).unlink(missing_ok=True)
     log = io.StringIO()
     with redirect_stderr(Tee(log)):
         result = build_sphinx(

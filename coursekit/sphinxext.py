@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import ClassVar
 
 from docutils.statemachine import StringList
@@ -29,7 +30,7 @@ class CourseGlossary(Glossary):
         """Fill the content from the data file, then let Sphinx's glossary do the rest."""
         edition = self.state.document.settings.env.config.course_edition
         self.content = StringList(glossary_lines(edition), source="book/glossary.yml")
-        self.options = {"sorted": False}
+        self.options = {"sorted": True}  # alphabetical by English term in both editions
         return super().run()
 
 
@@ -78,6 +79,7 @@ def drop_thebe(app):
 
 def setup(app):
     """Register config values, the directive and the page hooks."""
+    logging.getLogger("jieba").setLevel(logging.WARNING)
     app.add_config_value("course_edition", "en", "env")
     app.add_config_value("course_editions", [], "html")
     app.add_directive("course-glossary", CourseGlossary)
