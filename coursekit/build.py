@@ -39,10 +39,13 @@ def edition_config(edition: Edition, workdir: Path) -> dict:
     cfg = copy.deepcopy(book_config())
     course = cfg.pop("course")
     cfg["title"] = edition.title
+    edition_raw = course["editions"][edition.key]
+    cfg["author"] = edition_raw.get("author", cfg.get("author"))
     cfg.setdefault("repository", {})["path_to_book"] = f"notebooks/{edition.key}"
     sphinx = cfg.setdefault("sphinx", {}).setdefault("config", {})
     sphinx["language"] = edition.language
     sphinx["course_edition"] = edition.key
+    sphinx.update(edition_raw.get("sphinx_config", {}))
     sphinx["course_editions"] = [
         {"key": k, "language": e["language"], "switch_label": e["switch_label"]}
         for k, e in course["editions"].items()

@@ -41,6 +41,7 @@ def test_interface_language_matches_edition(site):
         assert f'<html lang="{lang}"' in html, f"{ed.key} pages are not marked lang={lang}"
     zh = (site / "zh" / "ch01_module_basics.html").read_text(encoding="utf-8")
     assert "搜索" in zh, "the Chinese edition's theme text is not in Chinese"
+    assert "点击显示" in zh, "the solution dropdowns' hint is not in Chinese"
 
 
 def test_nothing_is_loaded_from_the_internet(site):
