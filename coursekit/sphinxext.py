@@ -77,9 +77,18 @@ def drop_thebe(app):
         ]
 
 
+def quiet_jieba():
+    """Silence jieba's dictionary-loading chatter (it sets its own logger to DEBUG on import)."""
+    try:
+        import jieba
+    except ImportError:
+        return
+    jieba.setLogLevel(logging.WARNING)
+
+
 def setup(app):
     """Register config values, the directive and the page hooks."""
-    logging.getLogger("jieba").setLevel(logging.WARNING)
+    quiet_jieba()
     app.add_config_value("course_edition", "en", "env")
     app.add_config_value("course_editions", [], "html")
     app.add_directive("course-glossary", CourseGlossary)
