@@ -132,6 +132,8 @@ def execute(edition: Edition, page: str, timeout: int = 600) -> Path:
     from nbclient import NotebookClient
 
     nb = read_source(source_path(edition, page))
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i:03d}"  # stable ids: re-executing does not churn the diff
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     if any(c.cell_type == "code" for c in nb.cells):
