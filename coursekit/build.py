@@ -6,6 +6,7 @@ import copy
 import html
 import io
 import shutil
+import sys
 from contextlib import redirect_stderr
 from pathlib import Path
 
@@ -101,7 +102,7 @@ class Tee(io.TextIOBase):
     """A stream that writes to a buffer and to the real stderr."""
 
     def __init__(self, buffer: io.StringIO):
-        self.buffer, self.real = buffer, __import__("sys").stderr
+        self.buffer, self.real = buffer, sys.stderr
 
     def write(self, text: str) -> int:
         """Write to both streams."""

@@ -24,11 +24,16 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         """Stay silent."""
 
 
+def make_server(root: Path, port: int) -> http.server.ThreadingHTTPServer:
+    """A static-file server for root on 127.0.0.1 (port 0 picks a free one)."""
+    handler = functools.partial(QuietHandler, directory=str(root))
+    return http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+
+
 @contextlib.contextmanager
 def serving(root: Path = SITE, port: int = 0) -> Iterator[str]:
     """Serve root on 127.0.0.1 in a background thread; yields the base URL."""
-    handler = functools.partial(QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server = make_server(root, port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -66,8 +71,7 @@ def serve_forever(root: Path = SITE, port: int = 8000) -> None:
     """Serve the site until interrupted."""
     if not (root / "index.html").is_file():
         raise MissingToolError(f"{root} has no index.html: run `make site` first.")
-    handler = functools.partial(QuietHandler, directory=str(root))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+    with make_server(root, port) as server:
         print(f"Serving the course at http://127.0.0.1:{port}/ (Ctrl+C to stop)")
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
