@@ -38,7 +38,7 @@ def build_times(out: Path) -> tuple[float, float]:
     from coursekit.build import build_site
 
     full = timed(build_site, out, fresh=True)
-    page = ROOT / "notebooks" / "en" / "ch01_module_basics.ipynb"
+    page = ROOT / "notebooks" / editions()[0].key / f"{chapter_files()[0]}.ipynb"
     os.utime(page)
     return full, timed(build_site, out)
 
