@@ -41,6 +41,8 @@ def cmd_execute(args) -> int:
     from coursekit.project import editions, toc_files
 
     for ed in editions():
+        if args.edition and ed.key != args.edition:
+            continue
         for page in args.pages or toc_files():
             notebooks.fix_colab_links(ed, page)
             why = notebooks.out_of_sync(ed, page)
@@ -95,6 +97,7 @@ def parser() -> argparse.ArgumentParser:
     e = sub.add_parser("execute", help=cmd_execute.__doc__)
     e.add_argument("pages", nargs="*", help="page names (default: all)")
     e.add_argument("--force", action="store_true", help="execute even if in sync")
+    e.add_argument("--edition", help="only this edition (en, zh)")
     e.set_defaults(func=cmd_execute)
     sub.add_parser("check", help=cmd_check.__doc__).set_defaults(func=cmd_check)
     t = sub.add_parser("test", help=cmd_test.__doc__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from coursekit.project import ROOT, chapter_files, editions, toc_files
+
+PAGE_BUDGET = 3_000_000  # bytes on the wire per page (issue 3)
 
 
 def timed(func, *args, **kwargs) -> float:
@@ -43,8 +46,13 @@ def build_times(out: Path) -> tuple[float, float]:
     return full, timed(build_site, out)
 
 
-def page_weights(site: Path) -> dict[str, int]:
-    """Bytes each page makes the browser fetch (HTML, JS, CSS, fonts, images), from Chromium."""
+def gzipped_size(path: Path) -> int:
+    """Bytes on the wire when a web server gzips the file (level 6, as nginx and most hosts)."""
+    return len(gzip.compress(path.read_bytes(), compresslevel=6, mtime=0))
+
+
+def page_weights(site: Path) -> dict[str, tuple[int, int]]:
+    """(raw, gzipped) bytes each page makes the browser fetch, as recorded by Chromium."""
     from coursekit.serve import browser, serving
 
     weights = {}
@@ -57,7 +65,9 @@ def page_weights(site: Path) -> dict[str, int]:
                 page.goto(f"{base}/{ed.key}/{name}.html", wait_until="networkidle")
                 page.close()
                 files = {site / unquote(urlparse(u).path).lstrip("/") for u in urls}
-                weights[f"{ed.key}/{name}"] = sum(f.stat().st_size for f in files if f.is_file())
+                files = {f for f in files if f.is_file()}
+                weights[f"{ed.key}/{name}"] = (sum(f.stat().st_size for f in files),
+                                               sum(gzipped_size(f) for f in files))
     return weights
 
 
@@ -70,9 +80,10 @@ def run_bench(full: bool = True) -> None:
         clean, rebuild = build_times(Path(tmp))
         print(f"== site build ==\n  {clean:6.1f} s  clean build, both editions")
         print(f"  {rebuild:6.1f} s  rebuild after touching one page")
-        print("== page weight (everything the browser fetches) ==")
-        for name, size in page_weights(Path(tmp)).items():
-            print(f"  {size / 1e6:6.2f} MB  {name}")
+        print("== page weight (everything the browser fetches): gzipped on the wire / raw ==")
+        for name, (raw, zipped) in page_weights(Path(tmp)).items():
+            flag = "  over the 3 MB budget" if zipped > PAGE_BUDGET else ""
+            print(f"  {zipped / 1e6:6.2f} MB / {raw / 1e6:5.2f} MB  {name}{flag}")
     if full:
         total = pytest_seconds()
         print(f"== whole test suite ==\n  {total:6.1f} s  pytest (make test after set-up)")

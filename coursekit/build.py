@@ -17,7 +17,8 @@ from coursekit.errors import BuildError, MissingToolError, TocError
 from coursekit.project import BUILD, ROOT, SITE, Edition, book_config, check_pages, editions, toc
 
 TEMPLATES = ROOT / "coursekit" / "templates"
-STATIC_FILES = [p.name for p in (TEMPLATES / "static").iterdir()]
+# html-manager's CSS asks for its icon fonts relative to the page, at this path.
+WIDGET_FONT_DIR = "@jupyter-widgets/html-manager/dist"
 
 
 def edition_toc(edition: Edition) -> dict:
@@ -82,8 +83,6 @@ def build_edition(edition: Edition, out: Path = SITE, fresh: bool = False) -> No
     from jupyter_book.sphinx import build_sphinx
 
     config_path, toc_path = prepare(edition)
-    for name in STATIC_FILES:  # Sphinx 7.4 does not overwrite an existing static file
-        (out / edition.key / "_static" / name).unlink(missing_ok=True)
     log = io.StringIO()
     with redirect_stderr(Tee(log)):
         result = build_sphinx(
@@ -96,6 +95,22 @@ def build_edition(edition: Edition, out: Path = SITE, fresh: bool = False) -> No
         raise BuildError(
             f"Sphinx failed on the {edition.key} edition:\n{summarise(log.getvalue())}"
         )
+    install_static(out / edition.key, out / "_assets")
+
+
+def install_static(edition_dir: Path, assets_dir: Path) -> None:
+    """Copy the course's own static files and the widget fonts into a built edition.
+
+    Done here, after Sphinx: Sphinx 7.4 neither overwrites a changed static file nor copies any
+    when no page is out of date.
+    """
+    for file in (TEMPLATES / "static").iterdir():
+        shutil.copy2(file, edition_dir / "_static" / file.name)
+    fonts = edition_dir / WIDGET_FONT_DIR
+    fonts.mkdir(parents=True, exist_ok=True)
+    for pattern in ("*.woff", "*.woff2", "*.ttf", "*.eot", "*.svg"):
+        for file in (assets_dir / "html-manager").glob(pattern):
+            shutil.copy2(file, fonts / file.name)
 
 
 class Tee(io.TextIOBase):

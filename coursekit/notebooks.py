@@ -127,6 +127,19 @@ def colab_link_problems(edition: Edition, page: str) -> list[str]:
     return [f"book/{edition.key}/{page}.md links {u}, expected {want}" for u in found if u != want]
 
 
+def coalesce_streams(outputs: list) -> list:
+    """Merge consecutive stdout (or stderr) chunks, so stored outputs do not depend on timing."""
+    merged: list = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and prev is not None
+                and prev.get("output_type") == "stream" and prev.get("name") == out.get("name")):
+            prev["text"] += out["text"]
+        else:
+            merged.append(out)
+    return merged
+
+
 def execute(edition: Edition, page: str, timeout: int = 600) -> Path:
     """Execute a page's source in an empty temporary folder and store the notebook."""
     from nbclient import NotebookClient
@@ -144,6 +157,9 @@ def execute(edition: Edition, page: str, timeout: int = 600) -> Path:
                 record_timing=False, store_widget_state=True,
             )
             client.execute()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
     out = notebook_path(edition, page)
     out.parent.mkdir(parents=True, exist_ok=True)
     nb.metadata.pop("jupytext", None)

@@ -96,4 +96,5 @@ def setup(app):
     app.connect("html-page-context", add_twin_link)
     app.add_js_file(None, body=REMEMBER_JS)
     app.add_css_file("course.css")
+    app.add_js_file("course-widgets.js", priority=200)  # before the widget manager renders
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "0.1"}

@@ -80,3 +80,27 @@ def test_root_page_offers_both_editions(site):
     for ed in editions():
         assert f'href="{ed.key}/index.html"' in html
     assert "localStorage" in html and "navigator.language" in html
+
+
+def test_course_static_files_are_installed_after_sphinx(site, tmp_path):
+    """Sphinx copies no static file when no page is out of date, so the build installs ours."""
+    from coursekit.build import TEMPLATES, WIDGET_FONT_DIR, install_static
+
+    edition_dir = tmp_path / "en"
+    (edition_dir / "_static").mkdir(parents=True)
+    (edition_dir / "_static" / "course.css").write_text("stale", encoding="utf-8")
+    install_static(edition_dir, site / "_assets")
+    for file in (TEMPLATES / "static").iterdir():
+        built = edition_dir / "_static" / file.name
+        assert built.read_bytes() == file.read_bytes(), f"{built} missing or stale"
+    assert list((edition_dir / WIDGET_FONT_DIR).glob("*.woff2")), "widget icon fonts"
+    for ed in editions():
+        assert (site / ed.key / "_static" / "course-widgets.js").is_file()
+
+
+def test_widget_pages_store_their_widget_state(site):
+    for ed in editions():
+        for name in ("ch02_builtin_layers", "ch04_initialisation"):
+            html = (site / ed.key / f"{name}.html").read_text(encoding="utf-8")
+            assert "application/vnd.jupyter.widget-state+json" in html, f"{ed.key}/{name}"
+            assert "course-widgets.js" in html
