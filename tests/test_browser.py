@@ -58,7 +58,7 @@ def test_page_loads_cleanly_offline(chromium, base_url, edition, name):
     page = watched_page(context, base_url)
     page.goto(f"{base_url}/{edition}/{name}.html", wait_until="networkidle")
     assert page.locator("h1").count() >= 1
-    if name.startswith("ch"):
+    if page.locator(".math").count():
         page.wait_for_selector("mjx-container", timeout=10_000)  # MathJax ran, served locally
     context.close()
     assert page.problems == []
@@ -109,5 +109,68 @@ def test_root_remembers_the_readers_choice(chromium, base_url):
     page.wait_for_url(f"{base_url}/en/index.html")
     page.goto(f"{base_url}/")
     page.wait_for_url(f"{base_url}/en/index.html")
+    context.close()
+    assert page.problems == []
+
+
+# Explorer widgets on the static site: (page, widget name, initial setting, steps). A step is
+# (action, target, the setting shown afterwards): "click" a toggle button, "select" a dropdown
+# option, or press a key on the slider ("ArrowRight", "ArrowLeft").
+EXPLORER_STEPS = {
+    "ch02_builtin_layers": ("Dropout explorer", "p=0.5, mode=train", [
+        ("click", "eval", "p=0.5, mode=eval"),
+        ("key", "ArrowRight", "p=0.6, mode=eval"),
+        ("click", "train", "p=0.6, mode=train"),
+        ("key", "ArrowRight", "p=0.7, mode=train"),
+    ]),
+    "ch04_initialisation": ("Init explorer", "init=Kaiming normal, activation=ReLU, depth=20", [
+        ("select", "normal σ=0.01", "init=normal σ=0.01, activation=ReLU, depth=20"),
+        ("click", "tanh", "init=normal σ=0.01, activation=tanh, depth=20"),
+        ("key", "ArrowLeft", "init=normal σ=0.01, activation=tanh, depth=10"),
+        ("select", "orthogonal", "init=orthogonal, activation=tanh, depth=10"),
+        ("key", "ArrowRight", "init=orthogonal, activation=tanh, depth=20"),
+    ]),
+}
+
+
+def shown_frame(explorer) -> tuple[str, str]:
+    """(alt text, src) of the one frame the explorer displays, after it has loaded."""
+    frame = explorer.locator("img[alt]:visible")
+    frame.wait_for()
+    assert frame.count() == 1, "exactly one frame is visible"
+    assert frame.evaluate("img => img.complete && img.naturalWidth > 0"), "the frame decoded"
+    return frame.get_attribute("alt"), frame.get_attribute("src")
+
+
+def operate(explorer, action: str, target: str) -> None:
+    """Move one control of an explorer the way a reader would."""
+    if action == "click":
+        explorer.get_by_role("button", name=target, exact=True).click()
+    elif action == "select":
+        explorer.locator("select").select_option(label=target)
+    else:
+        explorer.locator(".noUi-handle").focus()
+        explorer.page.keyboard.press(target)
+
+
+@pytest.mark.parametrize("edition", [ed.key for ed in editions()])
+@pytest.mark.parametrize("name", list(EXPLORER_STEPS))
+def test_explorer_switches_frames_without_a_kernel(chromium, base_url, edition, name):
+    widget, first, steps = EXPLORER_STEPS[name]
+    context = chromium.new_context()
+    page = watched_page(context, base_url)
+    page.goto(f"{base_url}/{edition}/{name}.html", wait_until="networkidle")
+    explorer = page.locator(".course-explorer").filter(has=page.locator(f"img[alt^='{widget}']"))
+    alt, src = shown_frame(explorer)
+    assert alt == f"{widget}: {first}"
+    seen = {src}
+    for action, target, setting in steps:
+        operate(explorer, action, target)
+        expect_alt = f"{widget}: {setting}"
+        explorer.locator(f"img[alt='{expect_alt}']:visible").wait_for(timeout=5_000)
+        alt, src = shown_frame(explorer)
+        assert alt == expect_alt
+        assert src not in seen, f"{setting} shows a frame already seen"
+        seen.add(src)
     context.close()
     assert page.problems == []

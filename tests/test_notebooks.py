@@ -17,7 +17,8 @@ CHAPTER_IDS = [f"{ed.key}/{page}" for ed, page in CHAPTERS]
 # Colab ships these; a chapter may import nothing else.
 COLAB_MODULES = {"torch", "numpy", "matplotlib", "ipywidgets", "sklearn", "tqdm", "random", "math",
                  "collections", "copy", "io", "os", "pathlib", "tempfile", "time", "warnings",
-                 "itertools", "functools", "contextlib", "dataclasses", "typing", "IPython"}
+                 "itertools", "functools", "contextlib", "dataclasses", "typing", "IPython",
+                 "PIL", "base64", "html"}
 
 
 def stored(ed, page):
@@ -79,3 +80,17 @@ def test_chapter_states_provenance_and_runs_alone(ed, page):
         for module in re.findall(r"^\s*(?:from|import) (\w+)", cell.source, re.M):
             assert module in COLAB_MODULES, f"{page} imports {module}, which Colab lacks"
         assert "open(" not in cell.source or "tempfile" in cell.source, "write only to temp dirs"
+
+
+CJK = r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]"
+HARD_WRAP = re.compile(CJK + r"\n[ ]*(?![-*|#>`:]|\d+\.)" + CJK)
+
+
+@pytest.mark.parametrize("page", toc_files())
+def test_chinese_prose_is_not_hard_wrapped(page):
+    """A line break between two Chinese characters shows as a stray space in the browser."""
+    zh = next(ed for ed in editions() if ed.key == "zh")
+    nb = notebooks.read_source(notebooks.source_path(zh, page))
+    for i, cell in enumerate(c for c in nb.cells if c.cell_type == "markdown"):
+        match = HARD_WRAP.search(cell.source)
+        assert not match, f"zh/{page} markdown cell {i} breaks a line mid-sentence: {match[0]!r}"
