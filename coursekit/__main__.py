@@ -1,4 +1,5 @@
-"""Command line: python -m coursekit {assets,build,serve,execute,check,test,bench}."""
+"""Command line: python -m coursekit {assets,build,serve,execute,check,test,bench,exercises,
+grade,grade-merge}."""
 
 from __future__ import annotations
 
@@ -83,6 +84,42 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_exercises(args) -> int:
+    """Regenerate the student notebooks in exercises/ from solutions/ (nbgrader)."""
+    from coursekit.grading import write_exercises
+
+    for path in write_exercises():
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    """Grade a folder of submitted notebooks into a CSV and per-student feedback."""
+    from pathlib import Path
+
+    from coursekit.grading import grade_folder
+
+    results = grade_folder(Path(args.submissions), Path(args.out), args.jobs, args.shard)
+    graded = sum(r.status == "graded" for r in results)
+    print(f"graded {graded} of {len(results)} files; grades: {Path(args.out) / 'grades.csv'}, "
+          f"feedback: {Path(args.out) / 'feedback'}/")
+    for r in results:
+        if r.status != "graded":
+            print(f"  {r.file}: {r.message}")
+    return 0
+
+
+def cmd_grade_merge(args) -> int:
+    """Merge the grades CSVs of several shards into one."""
+    from pathlib import Path
+
+    from coursekit.grading import merge_csvs
+
+    rows = merge_csvs([Path(p) for p in args.parts], Path(args.out))
+    print(f"merged {rows} rows into {args.out}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser."""
     p = argparse.ArgumentParser(prog="coursekit", description=__doc__)
@@ -106,6 +143,17 @@ def parser() -> argparse.ArgumentParser:
     k = sub.add_parser("bench", help=cmd_bench.__doc__)
     k.add_argument("--quick", action="store_true", help="skip timing the whole test suite")
     k.set_defaults(func=cmd_bench)
+    sub.add_parser("exercises", help=cmd_exercises.__doc__).set_defaults(func=cmd_exercises)
+    g = sub.add_parser("grade", help=cmd_grade.__doc__)
+    g.add_argument("submissions", help="folder with one notebook per student")
+    g.add_argument("--out", default="grades", help="output folder (default: grades/)")
+    g.add_argument("--jobs", type=int, default=0, help="parallel workers (default: all cores)")
+    g.add_argument("--shard", help="grade only shard i of n, e.g. 2/4")
+    g.set_defaults(func=cmd_grade)
+    m = sub.add_parser("grade-merge", help=cmd_grade_merge.__doc__)
+    m.add_argument("out", help="merged CSV to write")
+    m.add_argument("parts", nargs="+", help="the shards' grades.csv files")
+    m.set_defaults(func=cmd_grade_merge)
     return p
 
 

@@ -71,6 +71,23 @@ def page_weights(site: Path) -> dict[str, tuple[int, int]]:
     return weights
 
 
+def grading_throughput(count: int = 12) -> tuple[float, float]:
+    """(submissions per minute, seconds per submission) grading `count` answered notebooks."""
+    import nbformat
+
+    from coursekit import grading
+
+    assignment = grading.assignments()[0]
+    with tempfile.TemporaryDirectory(prefix="course-bench-grade-") as tmp:
+        folder = Path(tmp) / "submissions"
+        folder.mkdir()
+        for i in range(count):
+            nb = grading.answered(assignment, ("en", "zh")[i % 2], skip=("q1_answer",) * (i % 3))
+            nbformat.write(nb, folder / f"student{i:03d}.ipynb")
+        secs = timed(grading.grade_folder, folder, Path(tmp) / "out")
+    return 60 * count / secs, secs / count
+
+
 def run_bench(full: bool = True) -> None:
     """Measure and print every figure."""
     print("== nbval, seconds per notebook ==")
@@ -84,6 +101,9 @@ def run_bench(full: bool = True) -> None:
         for name, (raw, zipped) in page_weights(Path(tmp)).items():
             flag = "  over the 3 MB budget" if zipped > PAGE_BUDGET else ""
             print(f"  {zipped / 1e6:6.2f} MB / {raw / 1e6:5.2f} MB  {name}{flag}")
+    per_minute, per_file = grading_throughput()
+    print(f"== grading ({os.cpu_count()} cores, answered notebooks, EN and ZH) ==")
+    print(f"  {per_minute:6.1f} submissions per minute, {per_file:.1f} s per submission")
     if full:
         total = pytest_seconds()
         print(f"== whole test suite ==\n  {total:6.1f} s  pytest (make test after set-up)")
