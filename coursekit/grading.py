@@ -78,6 +78,7 @@ def nbgrader_config(root: Path):
     from traitlets.config import Config
 
     c = Config()
+    c.Application.log_level = "ERROR"  # nbgrader logs every step at INFO; the CSV says what matters
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
     c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", CELL_TIMEOUT))

@@ -31,7 +31,10 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 stamp=.venv/.installed
 if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing Python packages into .venv (torch==2.13.0 CPU build) ..."
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt \
+  # requirements.txt pins the complete set, so --no-deps: pip's resolver would otherwise add
+  # rfc3987-syntax (a jsonschema extra that nbgrader's stack asks for), which spends 2.7 s building
+  # a grammar on every nbformat import, i.e. in every nbval run.
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements.txt \
     || die "pip install -r requirements.txt failed (see above)."
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . \
     || die "installing the coursekit tooling failed (see above)."
