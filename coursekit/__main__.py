@@ -19,12 +19,15 @@ def cmd_assets(args) -> int:
 
 def cmd_build(args) -> int:
     """Build both editions into _build/html."""
+    from pathlib import Path
+
     from coursekit.build import build_site
     from coursekit.project import SITE
 
-    root = build_site(fresh=args.fresh)
+    out = Path(args.out) if args.out else SITE
+    root = build_site(out, fresh=args.fresh)
     print(f"\nSite built: {root}\nOpen it with `make serve` (http://127.0.0.1:8000/), "
-          f"or serve {SITE} with any static web server.")
+          f"or serve {out} with any static web server.")
     return 0
 
 
@@ -47,9 +50,17 @@ def cmd_execute(args) -> int:
         for page in args.pages or toc_files():
             notebooks.fix_colab_links(ed, page)
             why = notebooks.out_of_sync(ed, page)
+            if why and not args.force and notebooks.carry_outputs(ed, page):
+                print(f"updated {ed.key}/{page}: prose only, outputs kept", flush=True)
+                continue
             if why or args.force:
                 print(f"executing {ed.key}/{page} ({why or 'forced'}) ...", flush=True)
                 notebooks.execute(ed, page)
+    from coursekit.grading import SOLUTIONS, write_exercises
+
+    if any([notebooks.fix_links_in(p) for p in sorted(SOLUTIONS.glob("*/*.md"))]):
+        print("assignment Colab links changed: regenerating exercises/", flush=True)
+        write_exercises()
     return 0
 
 
@@ -127,6 +138,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("assets", help=cmd_assets.__doc__).set_defaults(func=cmd_assets)
     b = sub.add_parser("build", help=cmd_build.__doc__)
     b.add_argument("--fresh", action="store_true", help="ignore Sphinx's cache")
+    b.add_argument("--out", help="build into this folder instead of _build/html")
     b.set_defaults(func=cmd_build)
     s = sub.add_parser("serve", help=cmd_serve.__doc__)
     s.add_argument("--port", type=int, default=8000)

@@ -4,6 +4,7 @@ submissions into a CSV and per-student feedback, merge the CSVs of shards."""
 from __future__ import annotations
 
 import csv
+import functools
 import html
 import json
 import os
@@ -12,20 +13,52 @@ import shutil
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jupytext
 import nbformat
+from traitlets import Unicode
 
 from coursekit.errors import CourseError
+from coursekit.notebooks import stable_ids
 from coursekit.project import ROOT
 
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 CELL_TIMEOUT = 30  # seconds per cell: an endless loop costs one question, not the batch
 FIXED_COLUMNS = ["student", "file", "assignment", "language"]
-TAIL_COLUMNS = ["total", "max_total", "status", "message"]
+TAIL_COLUMNS = ["total", "max_total", "status", "message", "review"]
+GUARD_CALL = '__import__("sys").modules["course_guard"].run_test(globals(), {source!r})\n'
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+GUARD_BOOT = """\
+def _course_guard_boot():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("kernel_guard", {path!r})
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.install()
+_course_guard_boot()
+del _course_guard_boot
+"""
+# Code that only a submission attacking the grader needs: flagged for the instructor to read.
+SUSPICIOUS = {
+    "changes builtins": r"__builtins__|\bimport builtins\b|\bbuiltins\.",
+    "redefines __import__": r"\b__import__\b",
+    "edits sys.modules": r"\bsys\.modules\b",
+    "targets the grader": r"course_guard|kernel_guard|nbgrader|gradebook",
+    "installs IPython hooks": r"get_ipython\(\)\s*\.\s*(events|ast_transformers|"
+                              r"input_transformers|set_custom_exc|run_cell)",
+    "traces or redirects": r"\bsys\.(settrace|setprofile|stdout\s*=|stderr\s*=)",
+    "monkeypatches a library": r"(?m)^\s*(torch|nn|F|np|math|numpy)\.[\w.]+\s*=(?!=)"
+                               r"|\bsetattr\(\s*(torch|nn|F|np|math|numpy)\b",
+    "redefines a builtin": r"(?m)^\s*(def\s+(?P<f>{b})\s*\(|(?P<v>{b})\s*=(?!=))".format(
+        b="isinstance|issubclass|len|abs|all|any|print|float|int|sum|max|min|type|round|range"
+          "|callable|hasattr|getattr|setattr|iter|next|sorted|list|dict|set|tuple|str|bool"),
+    "touches files or processes": r"\bos\.(remove|unlink|rmdir|rename|replace|system|chdir)\b"
+                                  r"|\bshutil\.|\bsubprocess\b|\bsocket\b|\.\./",
+}
 
 
 class GradingError(CourseError):
@@ -49,6 +82,7 @@ class Result:
     max_total: float = 0.0
     status: str = "graded"
     message: str = ""
+    review: str = ""
 
 
 # ---------------------------------------------------------------- instructor sources
@@ -63,9 +97,7 @@ def sources(assignment: str) -> dict[str, nbformat.NotebookNode]:
     """The instructor notebooks of an assignment by language, with stable cell ids."""
     found = {}
     for path in sorted((SOLUTIONS / assignment).glob("*.md")):
-        nb = jupytext.read(path, fmt="md:myst")
-        for i, cell in enumerate(nb.cells):
-            cell.id = f"cell-{i:03d}"
+        nb = stable_ids(jupytext.read(path, fmt="md:myst"))
         nb.metadata.pop("jupytext", None)
         found[path.stem] = nb
     if not found:
@@ -81,13 +113,21 @@ def nbgrader_config(root: Path):
     c.Application.log_level = "ERROR"  # nbgrader logs every step at INFO; the CSV says what matters
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    c.GuardTests.course_root = str(root)
     c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", CELL_TIMEOUT))
     c.Execute.interrupt_on_timeout = True
+    if os.environ.get("COURSE_KERNEL"):  # a zygote's pre-warmed kernels (see zygote.py)
+        c.Execute.kernel_name = os.environ["COURSE_KERNEL"]
+    elif os.environ.get("COURSE_GUARD_BOOT"):  # a plain kernel installs the guard at start
+        c.Execute.extra_arguments = [f"--IPKernelApp.exec_files={os.environ['COURSE_GUARD_BOOT']}",
+                                     "--IPKernelApp.log_level=ERROR"]
     c.OverwriteCells.add_missing_cells = True
     c.LimitOutput.max_lines = 200
     c.LimitOutput.max_chars = 20_000
     c.Autograde.autograde_preprocessors = [
+        "coursekit.grading.GuardTests",
         "nbgrader.preprocessors.Execute",
+        "coursekit.grading.UnguardTests",
         "coursekit.grading.StderrIsNotAFailure",
         "nbgrader.preprocessors.IgnorePattern",
         "nbconvert.preprocessors.ClearMetadataPreprocessor",
@@ -95,6 +135,11 @@ def nbgrader_config(root: Path):
         "nbgrader.preprocessors.SaveAutoGrades",
         "nbgrader.preprocessors.AssignLatePenalties",
         "nbgrader.preprocessors.CheckCellMetadata",
+    ]
+    c.GenerateFeedback.preprocessors = [  # students get their feedback: no hidden test in it
+        "nbgrader.preprocessors.GetGrades",
+        "nbgrader.preprocessors.ClearHiddenTests",
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     ]
     return c
 
@@ -133,7 +178,11 @@ def generated_exercises(root: Path) -> dict[Path, nbformat.NotebookNode]:
 
 
 def write_exercises() -> list[Path]:
-    """Regenerate exercises/ from solutions/; returns the files written."""
+    """Regenerate exercises/ from solutions/ (Colab links first); returns the files written."""
+    from coursekit.notebooks import fix_links_in
+
+    for source in sorted(SOLUTIONS.glob("*/*.md")):
+        fix_links_in(source)
     with tempfile.TemporaryDirectory(prefix="course-nbgrader-") as tmp:
         released = generated_exercises(Path(tmp))
     for path, nb in released.items():
@@ -180,6 +229,66 @@ def _stderr_preprocessor_base():
     from nbgrader.preprocessors import NbGraderPreprocessor
 
     return NbGraderPreprocessor
+
+
+def is_test(cell) -> bool:
+    """Whether a cell is an autograded test cell."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+class GuardTests(_stderr_preprocessor_base()):
+    """Before execution, turn each test cell into a call to the kernel's guard (kernel_guard),
+    and keep a copy of the course files (gradebook, sources) that the submission could touch."""
+
+    course_root = Unicode("", help="The throwaway course folder being graded").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        """Wrap the test cells; remember their sources and the course files for UnguardTests."""
+        resources["course_files"] = course_files(Path(self.course_root))
+        resources["course_tests"] = {}
+        for index, cell in enumerate(nb.cells):
+            if is_test(cell):
+                resources["course_tests"][index] = cell.source
+                cell.source = GUARD_CALL.format(source=cell.source)
+        return nb, resources
+
+
+class UnguardTests(_stderr_preprocessor_base()):
+    """After execution, put the test cells' sources back and drop the guard call's frame."""
+
+    def preprocess(self, nb, resources):
+        """Restore sources and course files; keep tracebacks free of the wrapped test code."""
+        restore_files(resources.pop("course_files", {}))
+        for index, source in resources.pop("course_tests", {}).items():
+            cell = nb.cells[index]
+            cell.source = source
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    out["traceback"] = [t for t in out.get("traceback", [])
+                                        if not re.search(r"course_guard|kernel_guard",
+                                                         ANSI.sub("", t))]
+        return nb, resources
+
+
+def course_files(root: Path) -> dict[Path, bytes]:
+    """Contents of the course folder's files, except submissions and their products."""
+    if not root.is_dir():
+        return {}
+    skip = {"submitted", "autograded", "feedback"}
+    return {p: p.read_bytes() for top in root.iterdir() if top.name not in skip
+            for p in ([top] if top.is_file() else top.rglob("*")) if p.is_file()}
+
+
+def restore_files(saved: dict[Path, bytes]) -> None:
+    """Put saved files back exactly, whatever happened to them (deleted, replaced, rewritten)."""
+    for path, data in saved.items():
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
 
 
 class StderrIsNotAFailure(_stderr_preprocessor_base()):
@@ -264,15 +373,26 @@ def forget_unknown_cells(nb, known: set[str]) -> list[str]:
     return strangers
 
 
-def known_cells(root: Path) -> dict[str, dict[str, set[str]]]:
-    """grade_ids of every released notebook: {assignment: {language: ids}}."""
-    known: dict[str, dict[str, set[str]]] = {}
-    for path in (root / "release").rglob("*.ipynb"):
-        nb = nbformat.read(path, as_version=4)
-        known.setdefault(path.parent.name, {})[path.stem] = grade_ids(nb)
-    return known
+@functools.lru_cache(maxsize=1)
+def known_cells() -> dict[str, dict[str, set[str]]]:
+    """grade_ids of every assignment's notebooks: {assignment: {language: ids}}."""
+    return {a: {lang: grade_ids(nb) for lang, nb in sources(a).items()} for a in assignments()}
 
 
+def review_flags(nb) -> list[str]:
+    """What in a submission's own code looks aimed at the grader, for the instructor to read."""
+    own = "\n".join(source_text(c) for c in nb.cells if c.get("cell_type") == "code"
+                    and not c.get("metadata", {}).get("nbgrader", {}).get("locked"))
+    return [label for label, pattern in SUSPICIOUS.items() if re.search(pattern, own)]
+
+
+def source_text(cell) -> str:
+    """A cell's source as one string (a notebook file may store it as a list of lines)."""
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+@functools.cache
 def test_points(assignment: str) -> dict[str, float]:
     """{grade_id: points} of an assignment's test cells, from the instructor source."""
     nb = next(iter(sources(assignment).values()))
@@ -296,16 +416,28 @@ def scores(root: Path, assignment: str, language: str, student: str) -> dict[str
             for gid, full in test_points(assignment).items()}
 
 
+def grade_safely(path: Path, template: Path) -> tuple[Result, str]:
+    """grade_one, but a failure of the grader itself costs this file a row, not the batch."""
+    try:
+        return grade_one(path, template)
+    except Exception as err:
+        result = Result(student=student_id(path), file=path.name, status="not graded",
+                        message=f"the grader failed on this file ({type(err).__name__}: {err}); "
+                                "grade it again or by hand")
+        return result, feedback_page(result)
+
+
 def grade_one(path: Path, template: Path) -> tuple[Result, str]:
     """Grade one file in a private copy of the course folder; returns (row, feedback HTML)."""
     quiet_libraries()
     result = Result(student=student_id(path), file=path.name)
     try:
-        nb, result.assignment, result.language = read_submission(path, known_cells(template))
+        nb, result.assignment, result.language = read_submission(path, known_cells())
     except SubmissionError as err:
         result.status, result.message = "not graded", str(err)
         return result, feedback_page(result)
-    strangers = forget_unknown_cells(nb, known_cells(template)[result.assignment][result.language])
+    result.review = "; ".join(review_flags(nb))
+    strangers = forget_unknown_cells(nb, known_cells()[result.assignment][result.language])
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
         root = Path(tmp) / "course"
         shutil.copytree(template, root)
@@ -317,7 +449,7 @@ def grade_one(path: Path, template: Path) -> tuple[Result, str]:
         outcome = api.autograde(result.assignment, result.student, force=True, create=True)
         if not outcome["success"]:
             result.status = "not graded"
-            result.message = "nbgrader could not run this notebook: " + last_line(outcome)
+            result.message = last_line(outcome)
             return result, feedback_page(result)
         got = scores(root, result.assignment, result.language, result.student)
         result.points = {k: float(v[0] or 0) for k, v in sorted(got.items())}
@@ -344,9 +476,15 @@ def quiet_libraries() -> None:
 
 
 def last_line(outcome: dict) -> str:
-    """The last meaningful line of an nbgrader log or error."""
-    text = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
-    return text[-1] if text else "unknown error"
+    """What went wrong, in a line, from an nbgrader log or error."""
+    text = f"{outcome.get('log') or ''}\n{outcome.get('error') or ''}"
+    if "DeadKernelError" in text:
+        return ("the kernel died while running the notebook (the code exited or crashed Python), "
+                "so no test could be scored; restart and run all cells before submitting")
+    if "CellTimeoutError" in text:
+        return "a cell ran past the time limit and could not be interrupted"
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "unknown error"
 
 
 def feedback_page(result: Result) -> str:
@@ -375,11 +513,15 @@ def grade_folder(folder: Path, out: Path, jobs: int = 0, shard: str | None = Non
     if not folder.is_dir():
         raise GradingError(f"{folder} is not a folder of submissions")
     files = select_shard(sorted(p for p in folder.iterdir() if p.is_file()), shard)
-    with tempfile.TemporaryDirectory(prefix="course-template-") as tmp:
-        template = prepare_course(Path(tmp) / "course", assignments())
-        workers = jobs or os.cpu_count() or 1
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            done = list(pool.map(grade_one, files, [template] * len(files)))
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
+        zygote = start_zygote(Path(tmp))  # preloads torch while nbgrader prepares the course
+        try:
+            template = prepare_course(Path(tmp) / "course", needed_assignments(files))
+            with environment(kernel_environment(Path(tmp), zygote)):
+                done = grade_in_pool(files, template, jobs or os.cpu_count() or 1)
+        finally:
+            if zygote is not None:
+                zygote.stop()
     (out / "feedback").mkdir(parents=True, exist_ok=True)
     results = [r for r, _ in done]
     unique_ids(results)
@@ -387,6 +529,79 @@ def grade_folder(folder: Path, out: Path, jobs: int = 0, shard: str | None = Non
         write_atomically(out / "feedback" / f"{result.student}.html", page)
     write_csv(out / "grades.csv", results)
     return results
+
+
+def grade_in_pool(files: list[Path], template: Path, workers: int) -> list[tuple[Result, str]]:
+    """Grade files in worker processes; survive a submission that kills its worker.
+
+    A dead worker breaks the whole pool, failing every unfinished file. Those are graded again
+    in a fresh pool, one at a time, so only a file that breaks its worker twice loses its grade.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
+    done: dict[Path, tuple[Result, str]] = {}
+    pending, width = list(files), workers
+    for _attempt in range(2):
+        with ProcessPoolExecutor(max_workers=width) as pool:
+            futures = {path: pool.submit(grade_safely, path, template) for path in pending}
+            for path, future in futures.items():
+                with suppress(BrokenProcessPool):
+                    done[path] = future.result()
+        pending, width = [p for p in pending if p not in done], 1
+        if not pending:
+            break
+    for path in pending:
+        result = Result(student=student_id(path), file=path.name, status="not graded",
+                        message="grading this file killed the grader's worker process twice")
+        done[path] = result, feedback_page(result)
+    return [done[p] for p in files]
+
+
+def needed_assignments(files: list[Path]) -> list[str]:
+    """The assignments that the readable files among files belong to."""
+    found = set()
+    for path in files:
+        with suppress(SubmissionError):
+            found.add(read_submission(path, known_cells())[1])
+    return sorted(found)
+
+
+def start_zygote(folder: Path):
+    """A zygote serving pre-warmed kernels, or None where unsupported or COURSE_ZYGOTE=0."""
+    from coursekit import zygote
+
+    if not zygote.supported() or os.environ.get("COURSE_ZYGOTE", "1") == "0":
+        return None
+    return zygote.Zygote(str(folder))
+
+
+def kernel_environment(folder: Path, zygote) -> dict[str, str]:
+    """Environment variables telling nbgrader_config which kernel to use, with the guard."""
+    from coursekit import zygote as module
+
+    boot = folder / "guard_boot.py"
+    guard = Path(__file__).with_name("kernel_guard.py")
+    boot.write_text(GUARD_BOOT.format(path=str(guard)), encoding="utf-8")
+    path = zygote.ready(str(boot)) if zygote is not None else None
+    if path:
+        jupyter_path = os.pathsep.join(filter(None, [path, os.environ.get("JUPYTER_PATH")]))
+        return {"COURSE_KERNEL": module.KERNEL_NAME, "JUPYTER_PATH": jupyter_path}
+    return {"COURSE_GUARD_BOOT": str(boot)}
+
+
+@contextmanager
+def environment(values: dict[str, str]):
+    """Set environment variables for the duration of a block."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def unique_ids(results: list[Result]) -> None:
@@ -416,7 +631,7 @@ def write_csv(path: Path, results: list[Result]) -> None:
     for r in results:
         row = {"student": r.student, "file": r.file, "assignment": r.assignment,
                "language": r.language, "total": f"{r.total:g}", "max_total": f"{r.max_total:g}",
-               "status": r.status, "message": r.message}
+               "status": r.status, "message": r.message, "review": r.review}
         row.update({q: f"{p:g}" for q, p in r.points.items()})
         rows.append(row)
     write_atomically(path, to_csv(header, rows))

@@ -10,10 +10,13 @@ import jupytext
 import nbformat
 
 from coursekit.errors import SyncError, TwinError
-from coursekit.project import ROOT, Edition, colab_url, editions, toc_files
+from coursekit.project import ROOT, Edition, colab_url, editions, exercise_colab_url, toc_files
 
 COLAB_LINK = re.compile(
     r"https://colab\.research\.google\.com/github/[^)\s\"']+?/notebooks/(\w+)/(\w+)\.ipynb"
+)
+EXERCISE_LINK = re.compile(
+    r"https://colab\.research\.google\.com/github/[^)\s\"']+?/exercises/(\w+)/(\w+)\.ipynb"
 )
 IGNORE_TAG = "nbval-ignore-output"
 IGNORE_REASONS = {"nondeterministic-timing", "nondeterministic-progress", "nondeterministic-id"}
@@ -109,9 +112,14 @@ def ignore_report(nb) -> tuple[int, int, list[str]]:
 
 def fix_colab_links(edition: Edition, page: str) -> bool:
     """Point the page's Open-in-Colab links at repository.url; True if the file changed."""
-    path = source_path(edition, page)
+    return fix_links_in(source_path(edition, page), colab_url(edition.key, page))
+
+
+def fix_links_in(path: Path, own: str | None = None) -> bool:
+    """Point a file's Colab links (its own, if given, and any assignment's) at repository.url."""
     text = path.read_text(encoding="utf-8")
-    new = COLAB_LINK.sub(lambda m: colab_url(edition.key, page), text)
+    new = COLAB_LINK.sub(lambda m: own, text) if own else text
+    new = EXERCISE_LINK.sub(lambda m: exercise_colab_url(m[1], m[2]), new)
     if new != text:
         path.write_text(new, encoding="utf-8")
     return new != text
@@ -124,7 +132,10 @@ def colab_link_problems(edition: Edition, page: str) -> list[str]:
     found = [m.group(0) for m in COLAB_LINK.finditer(text)]
     if not found:
         return [f"book/{edition.key}/{page}.md has no Open-in-Colab link"]
-    return [f"book/{edition.key}/{page}.md links {u}, expected {want}" for u in found if u != want]
+    wrong = [(u, want) for u in found if u != want]
+    wrong += [(m[0], exercise_colab_url(m[1], m[2])) for m in EXERCISE_LINK.finditer(text)
+              if m[0] != exercise_colab_url(m[1], m[2])]
+    return [f"book/{edition.key}/{page}.md links {u}, expected {w}" for u, w in wrong]
 
 
 def coalesce_streams(outputs: list) -> list:
@@ -140,13 +151,41 @@ def coalesce_streams(outputs: list) -> list:
     return merged
 
 
+def stable_ids(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Number the cells' ids by position, so regenerating a notebook does not churn its diff."""
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i:03d}"
+    return nb
+
+
+def carry_outputs(edition: Edition, page: str) -> bool:
+    """Rebuild a notebook whose source changed only in prose, keeping its outputs; True if done.
+
+    Re-executing a chapter for a reworded paragraph would be slow, and outputs that depend on
+    the machine (thread counts, timings) would churn; code cells must match exactly to reuse.
+    """
+    nb_file = notebook_path(edition, page)
+    if not nb_file.is_file():
+        return False
+    old = nbformat.read(nb_file, as_version=4)
+    new = stable_ids(read_source(source_path(edition, page)))
+    old_code = [c for c in old.cells if c.cell_type == "code"]
+    new_code = [c for c in new.cells if c.cell_type == "code"]
+    if [cell_key(c) for c in old_code] != [cell_key(c) for c in new_code]:
+        return False
+    for cell, done in zip(new_code, old_code, strict=True):
+        cell.outputs, cell.execution_count, cell.metadata = (
+            done.outputs, done.execution_count, done.metadata)
+    new.metadata = old.metadata
+    nbformat.write(new, nb_file)
+    return True
+
+
 def execute(edition: Edition, page: str, timeout: int = 600) -> Path:
     """Execute a page's source in an empty temporary folder and store the notebook."""
     from nbclient import NotebookClient
 
-    nb = read_source(source_path(edition, page))
-    for i, cell in enumerate(nb.cells):
-        cell.id = f"cell-{i:03d}"  # stable ids: re-executing does not churn the diff
+    nb = stable_ids(read_source(source_path(edition, page)))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     if any(c.cell_type == "code" for c in nb.cells):

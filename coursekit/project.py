@@ -117,3 +117,9 @@ def colab_url(edition: str, page: str) -> str:
         f"https://colab.research.google.com/github/{slug}/blob/{branch}"
         f"/notebooks/{edition}/{page}.ipynb"
     )
+
+
+def exercise_colab_url(assignment: str, language: str) -> str:
+    """The Open-in-Colab URL of a graded assignment's student notebook."""
+    return colab_url(language, assignment).replace(
+        f"/notebooks/{language}/{assignment}.ipynb", f"/exercises/{assignment}/{language}.ipynb")

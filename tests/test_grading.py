@@ -14,6 +14,7 @@ import pytest
 
 from coursekit import grading
 from coursekit.__main__ import main
+from coursekit.project import exercise_colab_url
 
 ASSIGNMENTS = grading.assignments()
 
@@ -75,93 +76,157 @@ def test_exercises_hold_no_solution_and_no_hidden_test(assignment):
 def test_student_notebooks_link_to_colab(assignment):
     for language in ("en", "zh"):
         text = released(assignment, language).cells[0].source
-        url = f"/blob/main/exercises/{assignment}/{language}.ipynb"
-        assert "colab.research.google.com/github/" in text and url in text
+        assert f"({exercise_colab_url(assignment, language)})" in text
 
 
 # ---------------------------------------------------------------- the corpus
 
+FIRST = ASSIGNMENTS[0]  # chapter 1: the full corpus of bad, partial and hostile submissions
+WRONG_FORWARD = ("class TwoLayerNet(nn.Module):\n"
+                 "    def __init__(self, n_in, n_hidden, n_out):\n"
+                 "        super().__init__()\n"
+                 "        self.fc1 = nn.Linear(n_in, n_hidden)\n"
+                 "        self.act = nn.ReLU()\n"
+                 "        self.fc2 = nn.Linear(n_hidden, n_out)\n\n"
+                 "    def forward(self, x):\n"
+                 "        return 1.5 * self.fc2(self.act(self.fc1(x)))  # wrong values\n")
+NOT_A_RELU = WRONG_FORWARD.replace("nn.ReLU()", "MyReLU()").replace("1.5 * ", "") + (
+    "\n\nclass MyReLU(nn.Module):  # right values, but the question asks for nn.ReLU\n"
+    "    def forward(self, x):\n"
+    "        return torch.relu(x)\n")
+ATTACKS = {  # name: (code added to question 1's answer, the review flag it must raise)
+    "monkeypatch_torch": (WRONG_FORWARD + "\ntorch.allclose = lambda *args, **kwargs: True\n"
+                          "torch.Tensor.__eq__ = lambda self, other: True\n",
+                          "monkeypatches a library"),
+    "shadowed_builtins": (NOT_A_RELU + "\n\ndef isinstance(obj, cls):\n    return True\n",
+                          "redefines a builtin"),
+    "fake_torch_module": (WRONG_FORWARD + "\nimport sys, types\n"
+                          "fake = types.ModuleType('torch')\nfake.__dict__.update(torch.__dict__)\n"
+                          "fake.allclose = lambda *args, **kwargs: True\n"
+                          "sys.modules['torch'] = fake\n", "edits sys.modules"),
+}
+TAMPER_FILES = ("\nimport pathlib, shutil\n"
+                "for parent in pathlib.Path.cwd().parents:\n"
+                "    if (parent / 'gradebook.db').exists():\n"
+                "        (parent / 'gradebook.db').write_bytes(b'not a database any more')\n"
+                "        shutil.rmtree(parent / 'source', ignore_errors=True)\n"
+                "        shutil.rmtree(parent / 'release', ignore_errors=True)\n"
+                "        break\n")
+KILL_PARENT = "\nimport os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
+KILL_WORKER = "\nimport os, signal\nos.kill(int(os.environ['JPY_PARENT_PID']), signal.SIGKILL)\n"
 
-def corpus(folder, assignment: str) -> dict[str, dict]:
-    """Write a corpus of submissions; returns the expected outcome of each file."""
-    full, qs = points(assignment), list(points(assignment))
-    first, last = qs[0], qs[-1]
+
+def write(folder, name, nb_or_text) -> None:
+    """Write a notebook (or raw text) into the submissions folder."""
+    if isinstance(nb_or_text, str):
+        (folder / name).write_text(nb_or_text, encoding="utf-8")
+    else:
+        nbformat.write(nb_or_text, folder / name)
+
+
+def edited(assignment, grade_id, change, language="en"):
+    """The answered notebook with one cell's source changed."""
+    nb = grading.answered(assignment, language)
+    cell = next(c for c in nb.cells if nbg(c).get("grade_id") == grade_id)
+    cell.source = change(cell.source)
+    return nb
+
+
+def corpus(folder) -> dict[str, dict]:
+    """Write every submission of the corpus; returns the expected outcome of each file."""
     expect: dict[str, dict] = {}
 
-    def put(name, nb_or_text, **want):
-        path = folder / name
-        if isinstance(nb_or_text, str):
-            path.write_text(nb_or_text, encoding="utf-8")
-        else:
-            nbformat.write(nb_or_text, path)
-        expect[name] = want
+    def put(name, nb_or_text, assignment=FIRST, **want):
+        write(folder, name, nb_or_text)
+        expect[name] = {"assignment": assignment, **want}
 
+    for assignment in ASSIGNMENTS[1:]:  # every other assignment: full marks, zero, partial
+        full = points(assignment)
+        q1, later = next(iter(full)), tuple(f"{q}_answer" for q in list(full)[1:])
+        for language in ("en", "zh"):
+            put(f"{assignment}_solution_{language}.ipynb", grading.answered(assignment, language),
+                assignment, total=sum(full.values()), language=language)
+            put(f"{assignment}_untouched_{language}.ipynb", released(assignment, language),
+                assignment, total=0, language=language)
+        put(f"{assignment}_first_only.ipynb", grading.answered(assignment, "en", skip=later),
+            assignment, total=full[q1])
+
+    full, qs = points(FIRST), list(points(FIRST))
+    first, last = qs[0], qs[-1]
     total = sum(full.values())
-    put("solution_en.ipynb", grading.answered(assignment, "en"), total=total)
-    put("solution_zh.ipynb", grading.answered(assignment, "zh"), total=total, language="zh")
-    put("untouched.ipynb", released(assignment, "en"), total=0)
+    put("solution_en.ipynb", grading.answered(FIRST, "en"), total=total)
+    put("solution_zh.ipynb", grading.answered(FIRST, "zh"), total=total, language="zh")
+    put("untouched.ipynb", released(FIRST, "en"), total=0)
     later = tuple(f"{q}_answer" for q in qs[1:])
-    put("first_only.ipynb", grading.answered(assignment, "en", skip=later), total=full[first])
+    put("first_only.ipynb", grading.answered(FIRST, "en", skip=later), total=full[first])
     put("empty.ipynb", "", status="not graded", message="empty file")
-    put("truncated.ipynb", json.dumps(grading.answered(assignment, "en"))[:500],
+    put("truncated.ipynb", json.dumps(grading.answered(FIRST, "en"))[:500],
         status="not graded", message="not valid JSON")
     put("notes.txt", "my answers are in the notebook", status="not graded",
         message="not a notebook")
-    schema = json.loads(json.dumps(grading.answered(assignment, "en")))
+    schema = json.loads(json.dumps(grading.answered(FIRST, "en")))
     schema["cells"][0]["cell_type"] = "spreadsheet"
     put("schema.ipynb", json.dumps(schema), status="not graded", message="not a valid notebook")
 
-    def edited(grade_id, change):
-        nb = grading.answered(assignment, "en")
-        cell = next(c for c in nb.cells if nbg(c).get("grade_id") == grade_id)
-        cell.source = change(cell.source)
-        return nb
-
-    put("exception.ipynb", edited(f"{last}_answer", lambda s: "raise RuntimeError('bug')\n" + s),
-        total=total - full[last])
-    put("endless_loop.ipynb", edited(f"{last}_answer", lambda s: "while True:\n    pass\n" + s),
-        total=total - full[last])
+    put("exception.ipynb", edited(FIRST, f"{last}_answer", lambda s: "raise RuntimeError('bug')\n"
+                                  + s), total=total - full[last])
+    put("endless_loop.ipynb", edited(FIRST, f"{last}_answer", lambda s: "while True:\n    pass\n"
+                                     + s), total=total - full[last])
     spam = "\nfor _ in range(50_000):\n    print('spam ' * 20)\n"
-    put("huge_output.ipynb", edited(f"{first}_answer", lambda s: s + spam), total=total)
+    put("huge_output.ipynb", edited(FIRST, f"{first}_answer", lambda s: s + spam), total=total)
     # From here on every cell, the test cells included, writes a warning to stderr.
     noisy = ("\nimport sys\nget_ipython().events.register("
              "'post_run_cell', lambda *args: print('UserWarning: noisy', file=sys.stderr))\n")
-    put("stderr_warnings.ipynb", edited(f"{first}_answer", lambda s: s + noisy), total=total)
+    put("stderr_warnings.ipynb", edited(FIRST, f"{first}_answer", lambda s: s + noisy),
+        total=total, review="installs IPython hooks")
 
-    nb = grading.answered(assignment, "en")
+    nb = grading.answered(FIRST, "en")
     nb.cells = [c for c in nb.cells if nbg(c).get("grade_id") != last]
     put("deleted_test_cell.ipynb", nb, total=total)
 
-    nb = grading.answered(assignment, "en")
+    nb = grading.answered(FIRST, "en")
     for c in nb.cells:
         if nbg(c).get("grade_id") == last:
             c.metadata["nbgrader"]["grade_id"] = "my_renamed_cell"
     put("renamed_test_cell.ipynb", nb, total=total)
 
-    nb = grading.answered(assignment, "en")
+    nb = grading.answered(FIRST, "en")
     test = next(i for i, c in enumerate(nb.cells) if nbg(c).get("grade_id") == last)
     nb.cells.insert(test - 1, nb.cells.pop(test))  # test cell moved above its answer
     put("reordered.ipynb", nb, total=total - full[last])
 
-    nb = released(assignment, "en")
+    nb = released(FIRST, "en")
     for c in nb.cells:
         if nbg(c).get("grade"):
             c.source = "pass  # the student replaced the checks"
     put("overwrote_tests.ipynb", nb, total=0)
 
-    nb = grading.answered(assignment, "zh")
+    nb = grading.answered(FIRST, "zh")
     nb.metadata["course"]["language"] = "en"  # Chinese notebook, wrongly labelled
-    put("mislabelled.ipynb", nb, total=total)
+    put("mislabelled.ipynb", nb, total=total)  # graded as labelled: the tests are the same
+
+    for name, (code, flag) in ATTACKS.items():  # wrong answers that only pass if tests are fooled
+        put(f"{name}.ipynb", edited(FIRST, f"{first}_answer", lambda s, c=code: c),
+            total=total - full[first], review=flag)
+    put("tampered_course_files.ipynb", edited(FIRST, f"{last}_answer", lambda s: s + TAMPER_FILES),
+        total=total, review="touches files or processes")
+    put("kernel_dies.ipynb", edited(FIRST, f"{last}_answer", lambda s: "import os\nos._exit(3)\n"),
+        status="not graded", message="the kernel died")
+    # Graded early: the kernels of later files must survive the loss of the kernel factory.
+    put("aa_kills_its_parent.ipynb", edited(FIRST, f"{first}_answer", lambda s: s + KILL_PARENT),
+        total=total)
+    # Kills the process that grades it, every time: costs its own grade, nobody else's.
+    put("zz_kills_its_worker.ipynb", edited(FIRST, f"{first}_answer", lambda s: s + KILL_WORKER),
+        status="not graded", message="killed the grader's worker process")
     return expect
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """Grade the corpus once, in two shards merged into one CSV, like a CI matrix would."""
-    assignment = ASSIGNMENTS[0]
     os.environ["COURSE_CELL_TIMEOUT"] = "10"  # the endless loop costs 10 s, not 30
     folder = tmp_path_factory.mktemp("submissions")
-    expect = corpus(folder, assignment)
+    expect = corpus(folder)
     out = tmp_path_factory.mktemp("grades")
     for i in (1, 2):
         assert main(["grade", str(folder), "--out", str(out / f"shard{i}"), "--jobs", "2",
@@ -173,47 +238,101 @@ def graded(tmp_path_factory):
     return expect, rows, out
 
 
+def feedback(out, student: str) -> str:
+    """The feedback page of a student, from whichever shard graded them."""
+    page = next(out.glob(f"shard*/feedback/{student}.html"))
+    return page.read_text(encoding="utf-8")
+
+
 def test_every_file_has_exactly_one_row(graded):
     expect, rows, _ = graded
     assert sorted(rows) == sorted(expect)
 
 
-@pytest.mark.parametrize("name", ["solution_en.ipynb", "solution_zh.ipynb", "untouched.ipynb",
-                                  "first_only.ipynb", "exception.ipynb", "endless_loop.ipynb",
-                                  "huge_output.ipynb", "stderr_warnings.ipynb",
-                                  "deleted_test_cell.ipynb", "renamed_test_cell.ipynb",
-                                  "reordered.ipynb", "overwrote_tests.ipynb", "mislabelled.ipynb"])
+def graded_names(status: str = "graded") -> list[str]:
+    """Names of the corpus files with a given expected status (built without grading)."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return sorted(n for n, w in corpus(Path(tmp)).items()
+                      if w.get("status", "graded") == status)
+
+
+@pytest.mark.parametrize("name", graded_names())
 def test_submission_gets_the_expected_score(graded, name):
     expect, rows, _ = graded
     row, want = rows[name], expect[name]
     assert row["status"] == "graded", row
+    assert row["assignment"] == want["assignment"], row
     assert float(row["total"]) == want["total"], row
-    assert float(row["max_total"]) == sum(points(ASSIGNMENTS[0]).values())
+    assert float(row["max_total"]) == sum(points(want["assignment"]).values())
     assert row["language"] == want.get("language", "en")
+    assert want.get("review", "") in row["review"], row
+    if not want.get("review"):
+        assert row["review"] == "", row
 
 
-@pytest.mark.parametrize("name", ["empty.ipynb", "truncated.ipynb", "notes.txt", "schema.ipynb"])
+@pytest.mark.parametrize("name", graded_names("not graded"))
 def test_unreadable_file_is_reported_not_fatal(graded, name):
     expect, rows, out = graded
     row = rows[name]
     assert row["status"] == expect[name]["status"] and expect[name]["message"] in row["message"]
     assert float(row["total"]) == 0
-    page = (out / next(p for p in ("shard1", "shard2") if (out / p / "feedback" /
-                                                            f"{row['student']}.html").is_file())
-            / "feedback" / f"{row['student']}.html")
-    assert expect[name]["message"].split()[0] in page.read_text(encoding="utf-8")
+    assert expect[name]["message"].split()[0] in feedback(out, row["student"])
 
 
 def test_english_and_chinese_solutions_score_alike(graded):
     _, rows, _ = graded
-    qs = list(points(ASSIGNMENTS[0]))
+    qs = list(points(FIRST))
     assert [rows["solution_en.ipynb"][q] for q in qs] == [rows["solution_zh.ipynb"][q] for q in qs]
+    for assignment in ASSIGNMENTS[1:]:
+        en, zh = (rows[f"{assignment}_solution_{lang}.ipynb"] for lang in ("en", "zh"))
+        assert [en[q] for q in points(assignment)] == [zh[q] for q in points(assignment)]
 
 
 def test_feedback_page_for_every_graded_student(graded):
     _, rows, out = graded
     pages = {p.stem for p in out.rglob("feedback/*.html")}
     assert {r["student"] for r in rows.values()} <= pages
+
+
+def hidden_lines(assignment: str) -> list[str]:
+    """Lines of the hidden tests that appear nowhere in what students are shown."""
+    src = "\n".join(c.source for c in grading.sources(assignment)["en"].cells)
+    region = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+    public = region.sub("", src)
+    return [line.strip() for m in region.finditer(src) for line in m[1].splitlines()
+            if len(line.strip()) > 12 and line.strip() not in public]
+
+
+LEAK_CHECKED = ["solution_en.ipynb", "first_only.ipynb", "monkeypatch_torch.ipynb",
+                "ch03_custom_layers_untouched_zh.ipynb"]
+
+
+@pytest.mark.parametrize("name", LEAK_CHECKED)
+def test_feedback_shows_no_hidden_test(graded, name):
+    import html as html_module
+
+    expect, rows, out = graded
+    text = html_module.unescape(feedback(out, rows[name]["student"]))
+    secret = hidden_lines(expect[name]["assignment"])
+    assert secret
+    assert [line for line in secret if line in text] == []
+    assert "course_guard" not in text and "kernel_guard" not in text
+
+
+def test_correct_answers_trigger_no_restoration(graded):
+    _, rows, out = graded
+    for name, row in rows.items():
+        if "solution" in name:
+            assert "[grader] restored" not in feedback(out, row["student"]), name
+
+
+def test_attacks_are_reported_in_the_feedback(graded):
+    _, rows, out = graded
+    text = feedback(out, rows["monkeypatch_torch.ipynb"]["student"])
+    assert "[grader] restored" in text and "torch.allclose" in text
 
 
 def test_merge_refuses_a_student_in_two_shards(graded, tmp_path):
@@ -228,3 +347,61 @@ def test_bad_shard_and_missing_folder_give_clear_errors(tmp_path, capsys):
     assert "is not a folder of submissions" in capsys.readouterr().err
     assert main(["grade", str(tmp_path), "--shard", "3/2"]) == 2
     assert "--shard must look like" in capsys.readouterr().err
+
+
+def test_guard_defeats_attacks_that_fool_plain_asserts():
+    import torch
+
+    from coursekit import kernel_guard
+
+    guard = kernel_guard.Guard()
+    test = "import torch\nassert torch.allclose(torch.zeros(2), torch.ones(2)), 'wrong values'\n"
+    real = torch.allclose
+    try:
+        torch.allclose = lambda *args, **kwargs: True
+        exec(test, {})  # unguarded, the patched function fools the check
+        with pytest.raises(AssertionError, match="wrong values"):
+            guard.run_test({}, test)
+        assert torch.allclose is real
+    finally:
+        torch.allclose = real
+    user_ns = {"isinstance": lambda obj, cls: True}
+    shadowed = "assert isinstance(1, str), 'not a str'\n"
+    exec(shadowed, dict(user_ns))
+    with pytest.raises(AssertionError, match="not a str"):
+        guard.run_test(user_ns, shadowed)
+    assert "isinstance" in user_ns, "the student's own names come back after the test"
+
+
+def test_plain_kernels_are_guarded_too(tmp_path, monkeypatch):
+    """Where no zygote runs (COURSE_ZYGOTE=0, or not Linux) each kernel installs the guard."""
+    monkeypatch.setenv("COURSE_ZYGOTE", "0")
+    write(tmp_path, "solution.ipynb", grading.answered(FIRST, "en"))
+    code, _flag = ATTACKS["monkeypatch_torch"]
+    write(tmp_path, "attack.ipynb", edited(FIRST, "q1_answer", lambda s: code))
+    results = {r.file: r for r in grading.grade_folder(tmp_path, tmp_path / "out", jobs=2)}
+    full = sum(points(FIRST).values())
+    assert results["solution.ipynb"].total == full
+    assert results["attack.ipynb"].total == full - points(FIRST)["q1"]
+
+
+def test_no_kernel_outlives_the_batch(graded):
+    """Kernels of killed workers and the kernel factory itself are all gone after grading."""
+    import time
+    from pathlib import Path
+
+    def leftovers() -> list[str]:
+        found = []
+        for proc in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                cmd = proc.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if "coursekit/zygote.py" in cmd:
+                found.append(cmd)
+        return found
+
+    deadline = time.monotonic() + 5
+    while leftovers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert leftovers() == []

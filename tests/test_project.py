@@ -10,6 +10,8 @@ from coursekit import __main__ as cli
 from coursekit import assets, glossary, notebooks, project
 from coursekit.errors import MissingToolError, TocError, TwinError
 
+SOURCES = project.ROOT  # the real repository (the repo fixture points ROOT elsewhere)
+
 
 @pytest.fixture
 def repo(tmp_path, monkeypatch):
@@ -74,6 +76,13 @@ def test_colab_links_follow_the_repository_setting(repo):
     assert notebooks.fix_colab_links(ed, "ch01_module_basics")
     assert notebooks.colab_link_problems(ed, "ch01_module_basics") == []
     assert "github/me/fork/blob/main/notebooks/zh/" in project.colab_url("zh", "x")
+    page = (repo / "book" / "zh" / "ch01_module_basics.md").read_text(encoding="utf-8")
+    assert "github/me/fork/blob/main/exercises/ch01_module_basics/zh.ipynb" in page
+    source = repo / "assignment.md"  # a graded assignment's source gets its link fixed too
+    shutil.copy(SOURCES / "solutions" / "ch01_module_basics" / "en.md", source)
+    assert notebooks.fix_links_in(source)
+    assert "github/me/fork/blob/main/exercises/ch01_module_basics/en.ipynb" in source.read_text(
+        encoding="utf-8")
 
 
 def test_build_without_node_assets_names_the_fix(tmp_path, monkeypatch, capsys):
