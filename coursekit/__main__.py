@@ -117,6 +117,11 @@ def cmd_grade(args) -> int:
     for r in results:
         if r.status != "graded":
             print(f"  {r.file}: {r.message}")
+    flagged = [r for r in results if r.review]
+    if flagged:
+        print(f"{len(flagged)} to read by hand (the `review` column says why):")
+        for r in flagged:
+            print(f"  {r.file}: {r.review}")
     return 0
 
 

@@ -385,6 +385,7 @@ def test_plain_kernels_are_guarded_too(tmp_path, monkeypatch):
     assert results["attack.ipynb"].total == full - points(FIRST)["q1"]
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process table from /proc")
 def test_no_kernel_outlives_the_batch(graded):
     """Kernels of killed workers and the kernel factory itself are all gone after grading."""
     import time
