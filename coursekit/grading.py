@@ -455,14 +455,33 @@ def grade_one(path: Path, template: Path) -> tuple[Result, str]:
         result.points = {k: float(v[0] or 0) for k, v in sorted(got.items())}
         result.total = sum(result.points.values())
         result.max_total = sum(float(v[1]) for v in got.values())
-        failed = [k for k, v in sorted(got.items()) if (v[0] or 0) < v[1]]
-        result.message = f"lost points on {', '.join(failed)}" if failed else "all checks passed"
+        failed = [k for k, v in sorted(got.items(), key=lambda kv: question_order(kv[0]))
+                  if (v[0] or 0) < v[1]]
+        graded_nb = root / "autograded" / result.student / result.assignment / target.name
+        why = failure_reasons(graded_nb)
+        result.message = ("lost points on " + ", ".join(
+            f"{q} ({why[q]})" if why.get(q) else q for q in failed)) if failed else \
+            "all checks passed"
         if strangers:
             result.message += f"; cells not in the assignment were run as plain code: {strangers}"
         api.generate_feedback(result.assignment, result.student)
         page = root / "feedback" / result.student / result.assignment / f"{result.language}.html"
         text = page.read_text(encoding="utf-8") if page.is_file() else feedback_page(result)
     return result, text
+
+
+def failure_reasons(path: Path) -> dict[str, str]:
+    """{grade_id: 'ErrorType: first line of the message'} of the failed test cells."""
+    if not path.is_file():
+        return {}
+    reasons = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if gid and errors and is_test(cell):
+            first = (ANSI.sub("", str(errors[0].get("evalue", ""))).strip().splitlines() or [""])
+            reasons[gid] = f"{errors[0].get('ename', 'Error')}: {first[0]}"[:160].rstrip(": ")
+    return reasons
 
 
 def quiet_libraries() -> None:

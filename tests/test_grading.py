@@ -333,6 +333,14 @@ def test_attacks_are_reported_in_the_feedback(graded):
     _, rows, out = graded
     text = feedback(out, rows["monkeypatch_torch.ipynb"]["student"])
     assert "[grader] restored" in text and "torch.allclose" in text
+    assert "q1 (AssertionError: forward must return" in rows["monkeypatch_torch.ipynb"]["message"]
+
+
+def test_messages_name_why_points_were_lost(graded):
+    _, rows, _ = graded
+    assert rows["solution_en.ipynb"]["message"] == "all checks passed"
+    assert rows["first_only.ipynb"]["message"].startswith("lost points on q2 (NotImplementedError)")
+    assert "q5 (" in rows["exception.ipynb"]["message"]
 
 
 def test_merge_refuses_a_student_in_two_shards(graded, tmp_path):
