@@ -18,6 +18,7 @@ COLAB_LINK = re.compile(
 EXERCISE_LINK = re.compile(
     r"https://colab\.research\.google\.com/github/[^)\s\"']+?/exercises/(\w+)/(\w+)\.ipynb"
 )
+LOCAL_PATH = re.compile(r"/[^\s\"'\x1b]*?/(?:site|dist)-packages/")
 IGNORE_TAG = "nbval-ignore-output"
 IGNORE_REASONS = {"nondeterministic-timing", "nondeterministic-progress", "nondeterministic-id"}
 
@@ -151,6 +152,14 @@ def coalesce_streams(outputs: list) -> list:
     return merged
 
 
+def tidy_tracebacks(outputs: list) -> list:
+    """Drop this machine's install path from tracebacks: readers see `site-packages/torch/...`."""
+    for out in outputs:
+        if out.get("output_type") == "error":
+            out["traceback"] = [LOCAL_PATH.sub("site-packages/", t) for t in out["traceback"]]
+    return outputs
+
+
 def stable_ids(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Number the cells' ids by position, so regenerating a notebook does not churn its diff."""
     for i, cell in enumerate(nb.cells):
@@ -198,7 +207,7 @@ def execute(edition: Edition, page: str, timeout: int = 600) -> Path:
             client.execute()
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.outputs = coalesce_streams(cell.outputs)
+            cell.outputs = tidy_tracebacks(coalesce_streams(cell.outputs))
     out = notebook_path(edition, page)
     out.parent.mkdir(parents=True, exist_ok=True)
     nb.metadata.pop("jupytext", None)
