@@ -32,6 +32,7 @@ FIXED_COLUMNS = ["student", "file", "assignment", "language"]
 TAIL_COLUMNS = ["total", "max_total", "status", "message", "review"]
 GUARD_CALL = '__import__("sys").modules["course_guard"].run_test(globals(), {source!r})\n'
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+REMOTE_SCRIPT = re.compile(r"<script[^>]*\ssrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.I)
 GUARD_BOOT = """\
 def _course_guard_boot():
     import importlib.util
@@ -467,7 +468,16 @@ def grade_one(path: Path, template: Path) -> tuple[Result, str]:
         api.generate_feedback(result.assignment, result.student)
         page = root / "feedback" / result.student / result.assignment / f"{result.language}.html"
         text = page.read_text(encoding="utf-8") if page.is_file() else feedback_page(result)
-    return result, text
+    return result, offline(text)
+
+
+def offline(page: str) -> str:
+    """The feedback page without the scripts nbconvert loads from a CDN (MathJax).
+
+    Students read feedback anywhere, behind slow or blocked networks too; a CDN script in the
+    page head would stall it. Formulas then show as TeX source.
+    """
+    return REMOTE_SCRIPT.sub("", page)
 
 
 def failure_reasons(path: Path) -> dict[str, str]:
@@ -673,6 +683,9 @@ def write_atomically(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
         f.write(text)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the grades from the web server
     os.replace(tmp, path)
 
 

@@ -295,6 +295,8 @@ def test_feedback_page_for_every_graded_student(graded):
     _, rows, out = graded
     pages = {p.stem for p in out.rglob("feedback/*.html")}
     assert {r["student"] for r in rows.values()} <= pages
+    for page in out.rglob("feedback/*.html"):  # read offline: nothing fetched from a CDN
+        assert not re.search(r"""src=["']https?://""", page.read_text(encoding="utf-8")), page
 
 
 def hidden_lines(assignment: str) -> list[str]:
