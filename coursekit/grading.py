@@ -225,7 +225,7 @@ def answered(assignment: str, language: str, skip: tuple = ()) -> nbformat.Noteb
 # ---------------------------------------------------------------- nbgrader plug-in
 
 
-def _stderr_preprocessor_base():
+def _preprocessor_base():
     """nbgrader's preprocessor base class, imported lazily."""
     from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -238,7 +238,7 @@ def is_test(cell) -> bool:
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
-class GuardTests(_stderr_preprocessor_base()):
+class GuardTests(_preprocessor_base()):
     """Before execution, turn each test cell into a call to the kernel's guard (kernel_guard),
     and keep a copy of the course files (gradebook, sources) that the submission could touch."""
 
@@ -255,7 +255,7 @@ class GuardTests(_stderr_preprocessor_base()):
         return nb, resources
 
 
-class UnguardTests(_stderr_preprocessor_base()):
+class UnguardTests(_preprocessor_base()):
     """After execution, put the test cells' sources back and drop the guard call's frame."""
 
     def preprocess(self, nb, resources):
@@ -292,7 +292,7 @@ def restore_files(saved: dict[Path, bytes]) -> None:
         path.write_bytes(data)
 
 
-class StderrIsNotAFailure(_stderr_preprocessor_base()):
+class StderrIsNotAFailure(_preprocessor_base()):
     """Move stderr text of test cells to stdout, so a warning does not score 0.
 
     nbgrader gives 0 to a test cell with any stderr output, and PyTorch prints its warnings
