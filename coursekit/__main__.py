@@ -1,5 +1,5 @@
 """Command line: python -m coursekit {assets,build,serve,execute,check,test,bench,exercises,
-grade,grade-merge}."""
+grade,grade-merge,matrix,platforms,drift,run-all}."""
 
 from __future__ import annotations
 
@@ -136,6 +136,54 @@ def cmd_grade_merge(args) -> int:
     return 0
 
 
+def notebook_paths(edition: str | None, chapters_only: bool = False) -> list:
+    """The executed notebooks of one edition (or all), in toc order."""
+    from coursekit.notebooks import notebook_path
+    from coursekit.project import chapter_files, editions, toc_files
+
+    eds = editions()
+    if edition and edition not in [e.key for e in eds]:
+        raise CourseError(f"unknown edition {edition!r}: use one of "
+                          f"{', '.join(e.key for e in eds)}.")
+    pages = chapter_files() if chapters_only else toc_files()
+    return [notebook_path(ed, p) for ed in eds if edition in (None, ed.key) for p in pages]
+
+
+def cmd_matrix(args) -> int:
+    """Run nbval with native and AVX2 CPU kernels and 1, 2 and 4 threads; print a table."""
+    from coursekit.portability import matrix_table, run_matrix
+    from coursekit.project import ROOT
+
+    rows = run_matrix(ROOT, notebook_paths(args.edition))
+    print(matrix_table(rows))
+    return int(any(r.failed for r in rows))
+
+
+def cmd_platforms(args) -> int:
+    """Check that the lock and torch resolve for every supported platform and Python."""
+    from coursekit.portability import check_platforms, resolution_table
+    from coursekit.project import ROOT
+
+    rows = check_platforms(ROOT)
+    print(resolution_table(rows))
+    return int(any(r.problem for r in rows))
+
+
+def cmd_drift(args) -> int:
+    """Run every chapter on the newest torch and Colab's packages, comparing nothing."""
+    from coursekit.portability import run_drift
+    from coursekit.project import ROOT
+
+    return run_drift(ROOT, notebook_paths(args.edition, chapters_only=True))
+
+
+def cmd_run_all(args) -> int:
+    """Run every chapter with this environment's torch (CUDA if present), comparing nothing."""
+    from coursekit import runall
+
+    return runall.main([str(p) for p in notebook_paths(args.edition, chapters_only=True)])
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser."""
     p = argparse.ArgumentParser(prog="coursekit", description=__doc__)
@@ -171,6 +219,12 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("out", help="merged CSV to write")
     m.add_argument("parts", nargs="+", help="the shards' grades.csv files")
     m.set_defaults(func=cmd_grade_merge)
+    for name, func, default in (("matrix", cmd_matrix, None), ("platforms", cmd_platforms, None),
+                                ("drift", cmd_drift, "en"), ("run-all", cmd_run_all, None)):
+        c = sub.add_parser(name, help=func.__doc__)
+        if name != "platforms":
+            c.add_argument("--edition", default=default, help="only this edition (en, zh)")
+        c.set_defaults(func=func)
     return p
 
 

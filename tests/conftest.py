@@ -20,12 +20,16 @@ def site(tmp_path_factory):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Say how many notebook cells nbval compares and how many it ignores, and why."""
-    compared = ignored = 0
-    for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
-        c, i, _ = ignore_report(nbformat.read(path, as_version=4))
-        compared, ignored = compared + c, ignored + i
+    """Say how many notebook cells of each kind nbval checks, and how."""
+    from coursekit import nbcheck
+
+    nbs = [nbformat.read(p, as_version=4) for p in sorted((ROOT / "notebooks").rglob("*.ipynb"))]
+    compared = sum(ignore_report(nb)[0] for nb in nbs)
+    k = nbcheck.kind_counts(nbs)
     terminalreporter.write_line(
-        f"nbval: {compared} code cells compared, {ignored} ignored "
-        "(each ignored cell carries a nondeterministic-* reason tag)"
+        f"nbval: {compared} code cells compared: {k['exact']} exact "
+        f"({k['exact'] / max(compared, 1):.1%}), {k[nbcheck.NUMERIC]} numeric "
+        f"({nbcheck.TOLERANCE}), {k[nbcheck.PROVENANCE_TAG]} provenance lines (pattern); "
+        f"not compared: {k[nbcheck.CHAOTIC]} chaotic (checked by their asserts), "
+        f"{k[nbcheck.IGNORED]} timing/progress (nondeterministic-* tag)"
     )

@@ -1,0 +1,138 @@
+"""pytest plugin: how nbval checks each kind of notebook cell, so stored outputs verify on any CPU.
+
+Every code cell is one of four kinds, marked by a tag in its source:
+- exact (no tag): output compared byte for byte, as nbval does;
+- `numeric`: floats that may differ in their last digits between CPUs and thread counts; numbers
+  are compared with a tolerance (`within`), everything else exactly;
+- `chaotic`: results of training, whose trajectory legitimately changes with the CPU; the output
+  is not compared, and the cell's own `assert`s check what it shows;
+- `provenance`: the setup cell's last line, checked against `PROVENANCE`.
+Cells tagged `nbval-ignore-output` (timings, progress bars) are not compared either.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections import Counter
+
+NUMERIC, CHAOTIC, PROVENANCE_TAG, IGNORED = "numeric", "chaotic", "provenance", "ignored"
+KIND_TAGS = (NUMERIC, CHAOTIC, PROVENANCE_TAG)
+RTOL, ATOL, LAST_DIGITS = 1e-4, 1e-6, 2
+TOLERANCE = (f"|a - b| <= {ATOL:g} + {RTOL:g}·|a|, or at most {LAST_DIGITS} units in the last "
+             "printed digit; integers exact")
+PROVENANCE = re.compile(
+    r"torch 2\.13\.0(\+\w+)? \| device: (cpu|cuda|mps) \| CPU: [A-Z0-9_ ]+ \| threads: \d+ "
+    r"\| CJK font: .+")
+NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+
+
+def cell_kind(cell) -> str:
+    """The kind of a code cell: exact, numeric, chaotic, provenance or ignored."""
+    tags = set(cell.get("metadata", {}).get("tags", []))
+    if tags & {"nbval-ignore-output", "nbval-skip"}:
+        return IGNORED
+    return next((k for k in KIND_TAGS if k in tags), "exact")
+
+
+def kind_problems(cell) -> list[str]:
+    """What is wrong with a cell's kind tags (two kinds, or a chaotic cell that asserts nothing)."""
+    tags = set(cell.get("metadata", {}).get("tags", []))
+    problems = []
+    if len(tags & set(KIND_TAGS)) > 1:
+        problems.append(f"has more than one kind tag: {sorted(tags & set(KIND_TAGS))}")
+    if CHAOTIC in tags and not re.search(r"^\s*assert ", cell.source, re.M):
+        problems.append("is chaotic but asserts nothing about what it shows")
+    return problems
+
+
+def last_digit(token: str) -> float:
+    """One unit in the last printed digit of a number as written ('0.0123' -> 0.0001)."""
+    mantissa, _, exponent = token.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return 10.0 ** (int(exponent or 0) - decimals)
+
+
+def within(ref: str, test: str) -> bool:
+    """True when two numbers as printed agree within the stated tolerance."""
+    if ref == test:
+        return True
+    if not re.search(r"[.eE]", ref + test):
+        return False  # integers (counts, shapes, indices) must be exact
+    a, b = float(ref), float(test)
+    return (abs(a - b) <= ATOL + RTOL * abs(a)
+            or abs(a - b) <= LAST_DIGITS * max(last_digit(ref), last_digit(test)) * (1 + 1e-9))
+
+
+def numbers_agree(ref: str, test: str) -> bool:
+    """The same text around the numbers, and every number within the tolerance."""
+    if NUMBER.split(ref) != NUMBER.split(test):
+        return False
+    return all(within(a, b) for a, b in zip(NUMBER.findall(ref), NUMBER.findall(test),
+                                            strict=True))
+
+
+def provenance_agrees(ref: str, test: str) -> bool:
+    """Both texts end in a provenance line of the expected form, and agree before it."""
+    ref_head, _, ref_last = ref.rstrip("\n").rpartition("\n")
+    test_head, _, test_last = test.rstrip("\n").rpartition("\n")
+    return (ref_head == test_head and bool(PROVENANCE.fullmatch(ref_last))
+            and bool(PROVENANCE.fullmatch(test_last)))
+
+
+def texts(output) -> list[tuple[dict, str]]:
+    """The (holder, key) places of an output that hold comparable text."""
+    if output.get("output_type") == "stream":
+        return [(output, "text")]
+    data = output.get("data", {})
+    return [(data, "text/plain")] if "text/plain" in data else []
+
+
+def reconcile(test: list, ref: list, agree) -> list:
+    """A copy of the test outputs where each text that `agree`s with the stored one is replaced
+    by the stored text, so nbval's own comparison (and its diff for the rest) applies."""
+    test = copy.deepcopy(test)
+    for t_out, r_out in zip(test, ref, strict=False):
+        if t_out.get("output_type") != r_out.get("output_type"):
+            continue
+        for (t_holder, key), (r_holder, r_key) in zip(texts(t_out), texts(r_out), strict=False):
+            t_text, r_text = "".join(t_holder[key]), "".join(r_holder[r_key])
+            if t_text != r_text and agree(r_text, t_text):
+                t_holder[key] = r_text
+    return test
+
+
+def install(item) -> None:
+    """Make one nbval cell item check its cell by the cell's kind."""
+    kind = cell_kind(item.cell)
+    if kind == CHAOTIC:
+        item.options["check"] = False
+    elif kind in (NUMERIC, PROVENANCE_TAG):
+        agree = numbers_agree if kind == NUMERIC else provenance_agrees
+        original = item.compare_outputs
+
+        def compare_outputs(test, ref, skip_compare=None):
+            from nbval.plugin import coalesce_streams
+            ref = coalesce_streams(copy.deepcopy(ref))
+            return original(reconcile(coalesce_streams(test), ref, agree), ref, skip_compare)
+
+        item.compare_outputs = compare_outputs
+
+
+def kind_counts(notebooks) -> Counter:
+    """How many code cells of each kind the given notebooks hold."""
+    return Counter(cell_kind(c) for nb in notebooks for c in nb.cells if c.cell_type == "code")
+
+
+def pytest_configure(config):
+    """Stored outputs are CPU references: nbval kernels see no GPU unless asked to."""
+    if os.environ.get("COURSE_NBVAL_DEVICE", "cpu") == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Give every nbval cell the check its kind asks for."""
+    for item in items:
+        if type(item).__name__ == "IPyNbCell":
+            install(item)
