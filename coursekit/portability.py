@@ -199,7 +199,8 @@ def drift_venv(root: Path, echo=print) -> Path:
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = venv / "bin" / "python"
-    pip = [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--upgrade"]
+    pip = [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--upgrade",
+           "--retries", "1"]
     others = [p for p in COLAB_PACKAGES if p != "torch"]
     torch_args = ["torch"]
     if sys.platform == "linux" and not shutil.which("nvidia-smi"):

@@ -67,7 +67,7 @@ def test_every_chapter_states_its_provenance():
 
 
 def test_exact_cells_are_the_large_majority(capsys):
-    counts = nbcheck.kind_counts(stored_notebooks())
+    counts = nbcheck.kind_counts(stored_notebooks(), with_output=True)
     compared = counts["exact"] + counts[nbcheck.NUMERIC] + counts[nbcheck.PROVENANCE_TAG]
     assert counts["exact"] / compared >= MIN_EXACT_SHARE, counts
     assert counts[nbcheck.CHAOTIC] > 0 and counts[nbcheck.NUMERIC] > 0
@@ -226,3 +226,24 @@ def test_cpu_env_sets_and_clears_the_caps(monkeypatch):
     assert "ATEN_CPU_CAPABILITY" not in portability.cpu_env("native", 4)
     env = portability.cpu_env("avx2", 1)
     assert env["ONEDNN_MAX_CPU_ISA"] == "AVX2" and env["OMP_NUM_THREADS"] == "1"
+
+
+def test_runall_fails_on_an_error_but_not_on_an_expected_one(tmp_path, capsys):
+    """The compare-nothing run (weekly drift job, GPU machines) still catches errors."""
+    from coursekit import runall
+
+    def notebook(name, tags):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+        nb.cells = [nbformat.v4.new_code_cell("print(1)"),
+                    nbformat.v4.new_code_cell("1 / 0", metadata={"tags": tags})]
+        nbformat.write(nb, tmp_path / name)
+        return str(tmp_path / name)
+
+    good, bad = notebook("expected.ipynb", ["raises-exception"]), notebook("broken.ipynb", [])
+    assert runall.main([good]) == 0
+    assert runall.main([good, bad]) == 1
+    out = capsys.readouterr().out
+    assert "ZeroDivisionError" in out and out.rstrip().endswith("1 passed, 1 failed")
+    assert runall.main([str(tmp_path / "missing.ipynb")]) == 2
