@@ -122,6 +122,11 @@ def cmd_grade(args) -> int:
         print(f"{len(flagged)} to read by hand (the `review` column says why):")
         for r in flagged:
             print(f"  {r.file}: {r.review}")
+    broken = [r for r in results if r.message.startswith("the grader failed")]
+    if broken:
+        print(f"coursekit grade: the grader itself failed on {len(broken)} of {len(results)} files "
+              "(listed above; not the students' fault): grade them again", file=sys.stderr)
+        return 1
     return 0
 
 

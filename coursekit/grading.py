@@ -115,7 +115,7 @@ def nbgrader_config(root: Path):
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
     c.GuardTests.course_root = str(root)
-    c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", CELL_TIMEOUT))
+    c.Execute.timeout = cell_timeout()
     c.Execute.interrupt_on_timeout = True
     if os.environ.get("COURSE_KERNEL"):  # a zygote's pre-warmed kernels (see zygote.py)
         c.Execute.kernel_name = os.environ["COURSE_KERNEL"]
@@ -143,6 +143,11 @@ def nbgrader_config(root: Path):
         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     ]
     return c
+
+
+def cell_timeout() -> int:
+    """Seconds one cell may run (COURSE_CELL_TIMEOUT, default CELL_TIMEOUT)."""
+    return int(os.environ.get("COURSE_CELL_TIMEOUT", CELL_TIMEOUT))
 
 
 def nbgrader_api(root: Path):
@@ -313,13 +318,79 @@ class StderrIsNotAFailure(_preprocessor_base()):
 
 
 def student_id(path: Path) -> str:
-    """A safe student id from a submission's file name."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem).strip("._") or "unnamed"
+    """A safe student id from a submission's file name (letters of any script are kept)."""
+    return re.sub(r"[^\w.-]+", "_", path.stem).strip("._") or "unnamed"
+
+
+def grade_id(cell) -> str | None:
+    """A cell's nbgrader grade_id, if it has one."""
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
 def grade_ids(nb) -> set[str]:
     """The nbgrader grade_ids present in a notebook."""
-    return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells} - {None}
+    return {grade_id(c) for c in nb.cells} - {None}
+
+
+def released(assignment: str, language: str) -> nbformat.NotebookNode:
+    """The student notebook of an assignment, as handed out."""
+    return nbformat.read(EXERCISES / assignment / f"{language}.ipynb", as_version=4)
+
+
+def drop_duplicates(nb, release) -> list[str]:
+    """Keep one cell per grade_id (a copy/paste in Jupyter duplicates its metadata).
+
+    Of an answer cell the last copy that differs from the handed-out stub is kept (the
+    student's work); of any other cell the first. Returns what was repaired.
+    """
+    stubs = {grade_id(c): source_text(c).strip() for c in release.cells if grade_id(c)}
+    copies: dict[str, list[int]] = {}
+    for i, cell in enumerate(nb.cells):
+        if grade_id(cell):
+            copies.setdefault(grade_id(cell), []).append(i)
+    drop, notes = set(), []
+    for gid, where in copies.items():
+        if len(where) < 2:
+            continue
+        answered = [i for i in where if source_text(nb.cells[i]).strip() != stubs.get(gid)]
+        is_answer = nb.cells[where[0]].metadata["nbgrader"].get("solution")
+        keep = answered[-1] if is_answer and answered else where[0]
+        drop |= set(where) - {keep}
+        notes.append(f"kept one of {len(where)} copies of {gid}")
+    nb.cells = [c for i, c in enumerate(nb.cells) if i not in drop]
+    return notes
+
+
+def restore_missing(nb, release) -> list[str]:
+    """Put back graded cells a student deleted (Colab ignores `deletable: false`), as handed
+    out, after the cell that precedes them there. Returns what was repaired."""
+    present, notes = grade_ids(nb), []
+    ids = {c.get("id") for c in nb.cells}
+    for pos, cell in enumerate(release.cells):
+        gid = grade_id(cell)
+        if not gid or gid in present:
+            continue
+        anchor = next((grade_id(c) for c in reversed(release.cells[:pos])
+                       if grade_id(c) in present), None)
+        at = 0 if anchor is None else 1 + next(i for i, c in enumerate(nb.cells)
+                                               if grade_id(c) == anchor)
+        new = nbformat.from_dict(json.loads(json.dumps(cell)))
+        if new.get("id") in ids:
+            new["id"] = f"restored-{gid}"[:64]
+        nb.cells.insert(at, new)
+        present.add(gid)
+        notes.append(f"restored {gid} from the assignment")
+    return notes
+
+
+def repair(nb, assignment: str, language: str) -> list[str]:
+    """Undo what students' tools do to graded cells; a note is added on top of the notebook."""
+    release = released(assignment, language)
+    notes = drop_duplicates(nb, release) + restore_missing(nb, release)
+    if notes:
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+            "**Grader:** this notebook was repaired before grading: " + "; ".join(notes) + "."))
+    return notes
 
 
 def identify(nb, known: dict[str, dict[str, set[str]]]) -> tuple[str, str]:
@@ -439,6 +510,7 @@ def grade_one(path: Path, template: Path) -> tuple[Result, str]:
         return result, feedback_page(result)
     result.review = "; ".join(review_flags(nb))
     strangers = forget_unknown_cells(nb, known_cells()[result.assignment][result.language])
+    repaired = repair(nb, result.assignment, result.language)
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
         root = Path(tmp) / "course"
         shutil.copytree(template, root)
@@ -465,6 +537,8 @@ def grade_one(path: Path, template: Path) -> tuple[Result, str]:
             "all checks passed"
         if strangers:
             result.message += f"; cells not in the assignment were run as plain code: {strangers}"
+        if repaired:
+            result.message += "; repaired: " + "; ".join(repaired)
         api.generate_feedback(result.assignment, result.student)
         page = root / "feedback" / result.student / result.assignment / f"{result.language}.html"
         text = page.read_text(encoding="utf-8") if page.is_file() else feedback_page(result)
@@ -491,6 +565,9 @@ def failure_reasons(path: Path) -> dict[str, str]:
         if gid and errors and is_test(cell):
             first = (ANSI.sub("", str(errors[0].get("evalue", ""))).strip().splitlines() or [""])
             reasons[gid] = f"{errors[0].get('ename', 'Error')}: {first[0]}"[:160].rstrip(": ")
+            if errors[0].get("ename") == "KeyboardInterrupt":
+                reasons[gid] = (f"timed out: a cell ran longer than the limit of "
+                                f"{cell_timeout()} s (COURSE_CELL_TIMEOUT)")
     return reasons
 
 
@@ -563,27 +640,39 @@ def grade_folder(folder: Path, out: Path, jobs: int = 0, shard: str | None = Non
 def grade_in_pool(files: list[Path], template: Path, workers: int) -> list[tuple[Result, str]]:
     """Grade files in worker processes; survive a submission that kills its worker.
 
-    A dead worker breaks the whole pool, failing every unfinished file. Those are graded again
-    in a fresh pool, one at a time, so only a file that breaks its worker twice loses its grade.
+    A dead worker breaks the whole pool, failing every unfinished file. Each of those is graded
+    again in a worker process of its own (as many at once as there are workers), so a file that
+    kills its worker loses only its own grade, wherever it sorts.
     """
+    from concurrent.futures import ThreadPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     done: dict[Path, tuple[Result, str]] = {}
-    pending, width = list(files), workers
-    for _attempt in range(2):
-        with ProcessPoolExecutor(max_workers=width) as pool:
-            futures = {path: pool.submit(grade_safely, path, template) for path in pending}
-            for path, future in futures.items():
-                with suppress(BrokenProcessPool):
-                    done[path] = future.result()
-        pending, width = [p for p in pending if p not in done], 1
-        if not pending:
-            break
-    for path in pending:
-        result = Result(student=student_id(path), file=path.name, status="not graded",
-                        message="grading this file killed the grader's worker process twice")
-        done[path] = result, feedback_page(result)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {path: pool.submit(grade_safely, path, template) for path in files}
+        for path, future in futures.items():
+            with suppress(BrokenProcessPool):
+                done[path] = future.result()
+    pending = [p for p in files if p not in done]
+    with ThreadPoolExecutor(max_workers=workers) as threads:  # alone: a killer hurts only itself
+        for path, outcome in zip(pending, threads.map(lambda p: grade_alone(p, template), pending),
+                                 strict=True):
+            done[path] = outcome
     return [done[p] for p in files]
+
+
+def grade_alone(path: Path, template: Path) -> tuple[Result, str]:
+    """Grade one file in a worker process of its own; a file that kills it gets a row."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        try:
+            return pool.submit(grade_safely, path, template).result()
+        except BrokenProcessPool:
+            result = Result(student=student_id(path), file=path.name, status="not graded",
+                            message="grading this file killed the grader's worker process twice "
+                                    "(once in the batch, once alone)")
+            return result, feedback_page(result)
 
 
 def needed_assignments(files: list[Path]) -> list[str]:

@@ -215,9 +215,36 @@ def corpus(folder) -> dict[str, dict]:
     # Graded early: the kernels of later files must survive the loss of the kernel factory.
     put("aa_kills_its_parent.ipynb", edited(FIRST, f"{first}_answer", lambda s: s + KILL_PARENT),
         total=total)
-    # Kills the process that grades it, every time: costs its own grade, nobody else's.
-    put("zz_kills_its_worker.ipynb", edited(FIRST, f"{first}_answer", lambda s: s + KILL_WORKER),
+    # Kills the process that grades it, every time: costs its own grade, nobody else's, although
+    # it sorts first in its shard (every file after it was in the pool it broke).
+    put("ab_kills_its_worker.ipynb", edited(FIRST, f"{first}_answer", lambda s: s + KILL_WORKER),
         status="not graded", message="killed the grader's worker process")
+
+    # What students' tools do to cells.
+    qid = qs[1]
+    nb = grading.answered(FIRST, "en")  # Jupyter copy/paste of an answered cell: same metadata
+    at = next(i for i, c in enumerate(nb.cells) if nbg(c).get("grade_id") == f"{qid}_answer")
+    nb.cells.insert(at + 1, nbformat.from_dict(json.loads(json.dumps(nb.cells[at]))))
+    nb.cells[at + 1]["id"] = "pasted-copy"
+    put("pasted_answer.ipynb", nb, total=total, message=f"kept one of 2 copies of {qid}_answer")
+    nb = grading.answered(FIRST, "en")  # the handed-out stub pasted below the answer
+    stub = next(c for c in released(FIRST, "en").cells if nbg(c).get("grade_id") == f"{qid}_answer")
+    at = next(i for i, c in enumerate(nb.cells) if nbg(c).get("grade_id") == f"{qid}_answer")
+    nb.cells.insert(at + 1, nbformat.from_dict(json.loads(json.dumps(stub))))
+    nb.cells[at + 1]["id"] = "pasted-stub"
+    put("pasted_stub_below.ipynb", nb, total=total)
+    nb = grading.answered(FIRST, "en")  # a test cell pasted twice
+    at = next(i for i, c in enumerate(nb.cells) if nbg(c).get("grade_id") == qid)
+    for k in (1, 2):
+        nb.cells.insert(at + k, nbformat.from_dict(json.loads(json.dumps(nb.cells[at]))))
+        nb.cells[at + k]["id"] = f"pasted-test-{k}"
+    put("pasted_test_cell.ipynb", nb, total=total, message=f"kept one of 3 copies of {qid}")
+    nb = grading.answered(FIRST, "en", skip=(f"{last}_answer",))  # Colab deletes unanswered q
+    nb.cells = [c for c in nb.cells if nbg(c).get("grade_id") != f"{last}_answer"]
+    put("deleted_unanswered.ipynb", nb, total=total - full[last],
+        message=f"restored {last}_answer from the assignment")
+    put("学生甲.ipynb", grading.answered(FIRST, "zh"), total=total, language="zh",
+        student="学生甲")
     return expect
 
 
@@ -271,6 +298,8 @@ def test_submission_gets_the_expected_score(graded, name):
     assert want.get("review", "") in row["review"], row
     if not want.get("review"):
         assert row["review"] == "", row
+    assert want.get("message", "") in row["message"], row
+    assert row["student"] == want.get("student", row["student"])
 
 
 @pytest.mark.parametrize("name", graded_names("not graded"))
@@ -416,3 +445,19 @@ def test_no_kernel_outlives_the_batch(graded):
     while leftovers() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert leftovers() == []
+
+
+def test_grader_failure_makes_grade_exit_non_zero(tmp_path, monkeypatch, capsys):
+    """A bug in the grader (not in a submission) is not a silent row: `grade` exits 1."""
+    def broken(path, template):
+        raise RuntimeError("grader bug")
+
+    monkeypatch.setattr(grading, "grade_one", broken)
+    monkeypatch.setenv("COURSE_ZYGOTE", "0")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder, "student.ipynb", grading.answered(FIRST, "en"))
+    assert main(["grade", str(folder), "--out", str(tmp_path / "out"), "--jobs", "1"]) == 1
+    assert "the grader itself failed on 1 of 1 files" in capsys.readouterr().err
+    with (tmp_path / "out" / "grades.csv").open(encoding="utf-8") as f:
+        assert "grader bug" in next(csv.DictReader(f))["message"]
