@@ -555,20 +555,35 @@ def offline(page: str) -> str:
 
 
 def failure_reasons(path: Path) -> dict[str, str]:
-    """{grade_id: 'ErrorType: first line of the message'} of the failed test cells."""
+    """{grade_id: why} of the failed test cells: the error of the question's own answer cell
+    (a timeout names the limit) if it had one, else the test's first error line."""
     if not path.is_file():
         return {}
-    reasons = {}
+    answer_errors, reasons = {}, {}
     for cell in nbformat.read(path, as_version=4).cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        if gid and errors and is_test(cell):
-            first = (ANSI.sub("", str(errors[0].get("evalue", ""))).strip().splitlines() or [""])
-            reasons[gid] = f"{errors[0].get('ename', 'Error')}: {first[0]}"[:160].rstrip(": ")
-            if errors[0].get("ename") == "KeyboardInterrupt":
-                reasons[gid] = (f"timed out: a cell ran longer than the limit of "
-                                f"{cell_timeout()} s (COURSE_CELL_TIMEOUT)")
+        if not (gid and errors):
+            continue
+        if is_test(cell):
+            reasons[gid] = error_line(errors[0])
+        else:
+            answer_errors[gid] = "the answer cell " + error_line(errors[0], answer=True)
+    for gid in reasons:
+        reasons[gid] = answer_errors.get(f"{gid}_answer", reasons[gid])
     return reasons
+
+
+def error_line(error: dict, answer: bool = False) -> str:
+    """'ErrorType: first line of the message', or what a timeout means."""
+    if error.get("ename") == "KeyboardInterrupt":
+        return (f"{'' if answer else 'test '}ran longer than the limit of {cell_timeout()} s per "
+                "cell (COURSE_CELL_TIMEOUT) and was stopped")
+    if error.get("ename") == "NotImplementedError":
+        return f"{'raised ' if answer else ''}NotImplementedError: not answered"
+    first = ANSI.sub("", str(error.get("evalue", ""))).strip().splitlines() or [""]
+    text = f"{error.get('ename', 'Error')}: {first[0]}"[:160].rstrip(": ")
+    return f"raised {text}" if answer else text
 
 
 def quiet_libraries() -> None:

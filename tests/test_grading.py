@@ -169,9 +169,11 @@ def corpus(folder) -> dict[str, dict]:
     put("schema.ipynb", json.dumps(schema), status="not graded", message="not a valid notebook")
 
     put("exception.ipynb", edited(FIRST, f"{last}_answer", lambda s: "raise RuntimeError('bug')\n"
-                                  + s), total=total - full[last])
+                                  + s), total=total - full[last],
+        message=f"{last} (the answer cell raised RuntimeError: bug)")
     put("endless_loop.ipynb", edited(FIRST, f"{last}_answer", lambda s: "while True:\n    pass\n"
-                                     + s), total=total - full[last])
+                                     + s), total=total - full[last],
+        message=f"{last} (the answer cell ran longer than the limit of 10 s per cell")
     spam = "\nfor _ in range(50_000):\n    print('spam ' * 20)\n"
     put("huge_output.ipynb", edited(FIRST, f"{first}_answer", lambda s: s + spam), total=total)
     # From here on every cell, the test cells included, writes a warning to stderr.
@@ -370,7 +372,8 @@ def test_attacks_are_reported_in_the_feedback(graded):
 def test_messages_name_why_points_were_lost(graded):
     _, rows, _ = graded
     assert rows["solution_en.ipynb"]["message"] == "all checks passed"
-    assert rows["first_only.ipynb"]["message"].startswith("lost points on q2 (NotImplementedError)")
+    assert rows["first_only.ipynb"]["message"].startswith(
+        "lost points on q2 (NotImplementedError: not answered)")
     assert "q5 (" in rows["exception.ipynb"]["message"]
 
 
