@@ -48,6 +48,7 @@ SUSPICIOUS = {
     "changes builtins": r"__builtins__|\bimport builtins\b|\bbuiltins\.",
     "redefines __import__": r"\b__import__\b",
     "edits sys.modules": r"\bsys\.modules\b",
+    "overrides equality": r"\bdef __eq__\b|\b__eq__\s*=(?!=)",
     "targets the grader": r"course_guard|kernel_guard|nbgrader|gradebook",
     "installs IPython hooks": r"get_ipython\(\)\s*\.\s*(events|ast_transformers|"
                               r"input_transformers|set_custom_exc|run_cell)",

@@ -247,6 +247,24 @@ def corpus(folder) -> dict[str, dict]:
         message=f"restored {last}_answer from the assignment")
     put("学生甲.ipynb", grading.answered(FIRST, "zh"), total=total, language="zh",
         student="学生甲")
+
+    # Wrong answers that only looser checks would accept.
+    fake = ("class Counts(tuple):\n    def __eq__(self, other):\n        return True\n\n"
+            "    __hash__ = tuple.__hash__\n\n\ndef count_parameters(model):\n"
+            "    return Counts((1, 1))\n")
+    put("tuple_that_equals_anything.ipynb", edited(FIRST, f"{qid}_answer", lambda s: fake),
+        total=total - full[qid], review="overrides equality")
+    ch07 = "ch07_serialisation_modes"
+    q_load = next(nbg(c)["grade_id"] for c in grading.sources(ch07)["en"].cells
+                  if "recording_load" in c.source)
+    nb = grading.answered(ch07, "en")
+    answer = next(c for c in nb.cells if 'map_location="cpu", weights_only=True)' in c.source
+                  and nbg(c).get("solution"))
+    answer.source = answer.source.replace('map_location="cpu", weights_only=True)',
+                                          'map_location="cpu")')
+    put("ch07_without_weights_only.ipynb", nb, ch07,
+        total=sum(points(ch07).values()) - points(ch07)[q_load],
+        message=f"{q_load} (AssertionError: pass weights_only=True")
     return expect
 
 
