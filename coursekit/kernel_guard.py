@@ -10,6 +10,7 @@ real ones. This module imports nothing from coursekit: it must load in a bare ke
 
 from __future__ import annotations
 
+import ast
 import builtins
 import contextlib
 import importlib
@@ -58,13 +59,47 @@ class Guard:
             shown = ", ".join(changed[:6]) + (" ..." if len(changed) > 6 else "")
             print(f"[grader] restored {len(changed)} attribute(s) the submission had replaced: "
                   f"{shown}")
-        shadows = {k: user_ns.pop(k) for k in list(user_ns)
-                   if k in self.builtins and not k.startswith("__")}
         user_ns["__builtins__"] = builtins
+        shadows = {k for k in user_ns if k in self.builtins and not k.startswith("__")}
+        user_ns[BUILTINS_ALIAS] = builtins
         try:
-            exec(compile(source, "<test cell>", "exec"), user_ns)
+            exec(compile(real_builtins_in(source, shadows), "<test cell>", "exec"), user_ns)
         finally:
-            user_ns.update(shadows)
+            user_ns.pop(BUILTINS_ALIAS, None)
+
+
+BUILTINS_ALIAS = "__course_guard_builtins__"
+
+
+class _RealBuiltins(ast.NodeTransformer):
+    """Rewrite reads of the given names into reads of the builtins module's attributes."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+
+    def visit_Name(self, node: ast.Name):
+        if isinstance(node.ctx, ast.Load) and node.id in self.names:
+            alias = ast.Name(id=BUILTINS_ALIAS, ctx=ast.Load())
+            return ast.copy_location(ast.Attribute(value=alias, attr=node.id, ctx=ast.Load()),
+                                     node)
+        return node
+
+
+def real_builtins_in(source: str, shadows: set[str]) -> ast.Module:
+    """A test's code in which the builtins the student shadowed mean the real ones.
+
+    The test runs in the student's own namespace (so that what it defines lives in __main__,
+    as pickling needs), and the student's functions still find the student's helpers (a
+    `filter` of their own); only the test's own reads of such names are redirected. A name
+    the test assigns itself is left alone.
+    """
+    tree = ast.parse(source)
+    assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+                and not isinstance(n.ctx, ast.Load)}
+    assigned |= {n.name for n in ast.walk(tree)
+                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    tree = _RealBuiltins(shadows - assigned).visit(tree)
+    return ast.fix_missing_locations(tree)
 
 
 def settle_torch() -> None:

@@ -208,8 +208,11 @@ def corpus(folder) -> dict[str, dict]:
     put("mislabelled.ipynb", nb, total=total)  # graded as labelled: the tests are the same
 
     for name, (code, flag) in ATTACKS.items():  # wrong answers that only pass if tests are fooled
+        lost = full[first]
+        if name == "shadowed_builtins":  # the tests get the real isinstance; the student's own
+            lost += full[qs[2]]          # q3 answer gets theirs, as in Jupyter, and breaks on it
         put(f"{name}.ipynb", edited(FIRST, f"{first}_answer", lambda s, c=code: c),
-            total=total - full[first], review=flag)
+            total=total - lost, review=flag)
     put("tampered_course_files.ipynb", edited(FIRST, f"{last}_answer", lambda s: s + TAMPER_FILES),
         total=total, review="touches files or processes")
     put("kernel_dies.ipynb", edited(FIRST, f"{last}_answer", lambda s: "import os\nos._exit(3)\n"),
@@ -247,6 +250,13 @@ def corpus(folder) -> dict[str, dict]:
         message=f"restored {last}_answer from the assignment")
     put("学生甲.ipynb", grading.answered(FIRST, "zh"), total=total, language="zh",
         student="学生甲")
+
+    helper = ("def filter(params):\n    \"\"\"Trainable ones (named like a builtin).\"\"\"\n"
+              "    return [p for p in params if p.requires_grad]\n\n\n"
+              "def count_parameters(model):\n    params = list(model.parameters())\n"
+              "    trainable = filter(params)\n"
+              "    return sum(p.numel() for p in params), sum(p.numel() for p in trainable)\n")
+    put("helper_named_filter.ipynb", edited(FIRST, f"{qid}_answer", lambda s: helper), total=total)
 
     # Wrong answers that only looser checks would accept.
     fake = ("class Counts(tuple):\n    def __eq__(self, other):\n        return True\n\n"
@@ -431,6 +441,14 @@ def test_guard_defeats_attacks_that_fool_plain_asserts():
     with pytest.raises(AssertionError, match="not a str"):
         guard.run_test(user_ns, shadowed)
     assert "isinstance" in user_ns, "the student's own names come back after the test"
+    # A student helper named like a builtin keeps working inside the student's own functions.
+    student = {}
+    exec("def filter(xs):\n    return [x for x in xs if x > 0]\n\n"
+         "def positives(xs):\n    return len(filter(xs))\n", student)
+    guard.run_test(student, "assert positives([-1, 2, 3]) == 2\n"
+                            "assert list(filter(None, [0, 1])) == [1]  # the test's is real\n"
+                            "made_by_test = 1\n")
+    assert student["made_by_test"] == 1, "names a test defines stay for later tests"
 
 
 def test_plain_kernels_are_guarded_too(tmp_path, monkeypatch):
