@@ -113,7 +113,8 @@ def cmd_grade(args) -> int:
     results = grade_folder(Path(args.submissions), Path(args.out), args.jobs, args.shard)
     graded = sum(r.status == "graded" for r in results)
     print(f"graded {graded} of {len(results)} files; grades: {Path(args.out) / 'grades.csv'}, "
-          f"feedback: {Path(args.out) / 'feedback'}/")
+          f"feedback: {Path(args.out) / 'feedback'}/, class report: "
+          f"{Path(args.out) / 'report.html'}, for an LMS: {Path(args.out) / 'lms.csv'}")
     for r in results:
         if r.status != "graded":
             print(f"  {r.file}: {r.message}")
@@ -137,7 +138,9 @@ def cmd_grade_merge(args) -> int:
     from coursekit.grading import merge_csvs
 
     rows = merge_csvs([Path(p) for p in args.parts], Path(args.out))
-    print(f"merged {rows} rows into {args.out}")
+    out = Path(args.out)
+    print(f"merged {rows} rows into {out}; class report: {out.parent / 'report.html'}, "
+          f"for an LMS: {out.parent / 'lms.csv'}")
     return 0
 
 

@@ -650,7 +650,17 @@ def grade_folder(folder: Path, out: Path, jobs: int = 0, shard: str | None = Non
     for result, page in done:
         write_atomically(out / "feedback" / f"{result.student}.html", page)
     write_csv(out / "grades.csv", results)
+    write_class_report(out / "grades.csv", out)
     return results
+
+
+def write_class_report(grades: Path, folder: Path) -> list[Path]:
+    """report.html (per-question statistics, histogram) and lms.csv from a grades CSV."""
+    from coursekit.class_report import write_reports
+
+    with grades.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return write_reports(rows, folder, test_points, write_atomically)
 
 
 def grade_in_pool(files: list[Path], template: Path, workers: int) -> list[tuple[Result, str]]:
@@ -810,4 +820,5 @@ def merge_csvs(parts: list[Path], out: Path) -> int:
                        key=question_order)
     rows.sort(key=lambda r: r["student"])
     write_atomically(out, to_csv([*FIXED_COLUMNS, *questions, *TAIL_COLUMNS], rows))
+    write_class_report(out, out.parent)
     return len(rows)

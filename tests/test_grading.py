@@ -500,3 +500,40 @@ def test_grader_failure_makes_grade_exit_non_zero(tmp_path, monkeypatch, capsys)
     assert "the grader itself failed on 1 of 1 files" in capsys.readouterr().err
     with (tmp_path / "out" / "grades.csv").open(encoding="utf-8") as f:
         assert "grader bug" in next(csv.DictReader(f))["message"]
+
+
+def test_lost_reasons_survive_parentheses():
+    from coursekit.class_report import lost_reasons
+
+    msg = ("lost points on q2 (NotImplementedError: not answered), q5 (the answer cell ran longer "
+           "than the limit of 5 s per cell (COURSE_CELL_TIMEOUT) and was stopped), q4; "
+           "repaired: restored q3_answer from the assignment")
+    assert lost_reasons(msg) == {
+        "q2": "NotImplementedError: not answered",
+        "q5": "the answer cell ran longer than the limit of 5 s per cell (COURSE_CELL_TIMEOUT) "
+              "and was stopped",
+        "q4": ""}
+    assert lost_reasons("all checks passed") == {}
+
+
+def test_class_report_states_the_statistics(graded):
+    import html as html_module
+
+    _, rows, out = graded
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)=["']https?://""", page), "the report must work offline"
+    assert page.count("data:image/png;base64,") == len(ASSIGNMENTS)  # one histogram each
+    mine = [r for r in rows.values() if r["assignment"] == FIRST and r["status"] == "graded"]
+    for q, full in points(FIRST).items():
+        scores = [float(r[q]) for r in mine]
+        mean = sum(scores) / len(scores)
+        share = sum(s == full for s in scores) / len(scores)
+        cells = (f"<tr><td>{q}</td><td>{full:g}</td><td>{mean:.2f}</td><td>{share:.0%}</td>")
+        assert cells in page, (q, cells)
+    assert "× NotImplementedError: not answered" in html_module.unescape(page)
+    with (out / "lms.csv").open(encoding="utf-8") as f:
+        lms = list(csv.DictReader(f))
+    assert len(lms) == len(rows)
+    assert all(r["score"] == "0" for r in lms if r["status"] != "graded")
+    by_id = {r["student_id"]: r for r in lms}
+    assert by_id["solution_en"]["score"] == by_id["solution_en"]["max_score"] == "15"
