@@ -13,7 +13,7 @@ import shutil
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,7 @@ import nbformat
 from traitlets import Unicode
 
 from coursekit.errors import CourseError
-from coursekit.notebooks import stable_ids
+from coursekit.notebooks import environment, stable_ids
 from coursekit.project import ROOT
 
 SOLUTIONS = ROOT / "solutions"
@@ -731,21 +731,6 @@ def kernel_environment(folder: Path, zygote) -> dict[str, str]:
         jupyter_path = os.pathsep.join(filter(None, [path, os.environ.get("JUPYTER_PATH")]))
         return {"COURSE_KERNEL": module.KERNEL_NAME, "JUPYTER_PATH": jupyter_path}
     return {"COURSE_GUARD_BOOT": str(boot)}
-
-
-@contextmanager
-def environment(values: dict[str, str]):
-    """Set environment variables for the duration of a block."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def unique_ids(results: list[Result]) -> None:

@@ -129,21 +129,26 @@ def ignore_report(nb) -> tuple[int, int, list[str]]:
 
 
 @contextlib.contextmanager
+def environment(values: dict[str, str]):
+    """Set environment variables for the duration of a block."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def reference_env():
     """Environment variables of the reference machine, for the kernels started inside."""
     wanted = dict(REFERENCE_ENV)
     if platform.machine().lower() in ("x86_64", "amd64"):
         wanted.update(X86_REFERENCE_ENV)
-    saved = {k: os.environ.get(k) for k in wanted}
-    os.environ.update(wanted)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return environment(wanted)
 
 
 def fix_colab_links(edition: Edition, page: str) -> bool:
