@@ -119,7 +119,7 @@ class Resolution:
     problem: str = ""
 
 
-def uv_compile(root: Path, pins: str, target: str, python: str, extra=()) -> list[str]:
+def uv_compile(root: Path, pins: str, target: str, python: str) -> list[str]:
     """The `name==version` lines uv resolves `pins` to for a platform and Python (wheels only,
     except the pure-Python sdists in SDIST_OK); CourseError with uv's reason when it cannot."""
     uv = root / ".venv" / "bin" / "uv"
@@ -130,8 +130,7 @@ def uv_compile(root: Path, pins: str, target: str, python: str, extra=()) -> lis
         src.write_text(pins, encoding="utf-8")
         cmd = [str(uv), "pip", "compile", str(src), "--python-platform", TARGETS[target],
                "--python-version", python, "--only-binary", ":all:", "--no-header",
-               "--no-annotate", "--quiet", *(x for p in SDIST_OK for x in ("--no-binary", p)),
-               *extra]
+               "--no-annotate", "--quiet", *(x for p in SDIST_OK for x in ("--no-binary", p))]
         env = dict(os.environ, MACOSX_DEPLOYMENT_TARGET=MACOS)
         done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode:

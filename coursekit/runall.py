@@ -48,13 +48,16 @@ def run_one(path: Path, timeout: int) -> RunResult:
     return RunResult(str(path), time.perf_counter() - start, error)
 
 
-def report(results: list[RunResult]) -> str:
-    """A table of the runs and a closing line."""
-    width = max(len(r.notebook) for r in results)
-    rows = [f"{r.notebook:<{width}}  {r.seconds:6.1f} s  {'ok' if r.error is None else 'FAILED'}"
-            + ("" if r.error is None else f"  {r.error}") for r in results]
+def row(r: RunResult) -> str:
+    """One line of the table: notebook, seconds, outcome."""
+    return (f"{r.notebook}  {r.seconds:6.1f} s  "
+            + ("ok" if r.error is None else f"FAILED  {r.error}"))
+
+
+def closing(results: list[RunResult]) -> str:
+    """The closing line pytest-style CI readers understand."""
     failed = sum(r.error is not None for r in results)
-    return "\n".join([*rows, f"{len(results) - failed} passed, {failed} failed"])
+    return f"{len(results) - failed} passed, {failed} failed"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for path in args.notebooks:
         results.append(run_one(path, args.timeout))
-        print(report(results[-1:]).splitlines()[0], flush=True)
-    print(report(results).splitlines()[-1])
+        print(row(results[-1]), flush=True)
+    print(closing(results))
     return int(any(r.error for r in results))
 
 
