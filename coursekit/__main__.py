@@ -109,8 +109,14 @@ def cmd_grade(args) -> int:
     from pathlib import Path
 
     from coursekit.grading import grade_folder
+    from coursekit.grading.kernels import sandbox_works
 
-    results = grade_folder(Path(args.submissions), Path(args.out), args.jobs, args.shard)
+    settings = grading_settings(args)
+    if settings.sandbox and not sandbox_works(settings):
+        print("coursekit grade: no sandbox here (Landlock needs Linux 5.13 or later with it "
+              "enabled): kernels can read every file this user can, so keep the instructor "
+              "sources elsewhere (--source) and read the `review` column", file=sys.stderr)
+    results = grade_folder(Path(args.submissions), Path(args.out), settings, args.shard)
     graded = sum(r.status == "graded" for r in results)
     print(f"graded {graded} of {len(results)} files; grades: {Path(args.out) / 'grades.csv'}, "
           f"feedback: {Path(args.out) / 'feedback'}/, class report: "
@@ -131,13 +137,31 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def grading_settings(args):
+    """Settings of a grading run from the command line."""
+    from pathlib import Path
+
+    from coursekit.grading import Settings
+
+    if args.jobs < 0 or args.cell_timeout < 1:
+        raise CourseError("--jobs must be 0 (one per core) or more, --cell-timeout 1 s or more")
+    source = Path(args.source) if args.source else Settings().source
+    if not source.is_dir():
+        raise CourseError(f"--source {source} is not a folder of instructor sources "
+                          "(one folder per assignment holding en.md and zh.md)")
+    return Settings(source=source.resolve(), cell_timeout=args.cell_timeout, jobs=args.jobs,
+                    zygote=not args.no_zygote, sandbox=not args.no_sandbox,
+                    assignment=args.assignment)
+
+
 def cmd_grade_merge(args) -> int:
     """Merge the grades CSVs of several shards into one."""
     from pathlib import Path
 
-    from coursekit.grading import merge_csvs
+    from coursekit.grading import Settings, merge_csvs
 
-    rows = merge_csvs([Path(p) for p in args.parts], Path(args.out))
+    source = Path(args.source) if args.source else Settings().source
+    rows = merge_csvs([Path(p) for p in args.parts], Path(args.out), source)
     out = Path(args.out)
     print(f"merged {rows} rows into {out}; class report: {out.parent / 'report.html'}, "
           f"for an LMS: {out.parent / 'lms.csv'}")
@@ -222,10 +246,19 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--out", default="grades", help="output folder (default: grades/)")
     g.add_argument("--jobs", type=int, default=0, help="parallel workers (default: all cores)")
     g.add_argument("--shard", help="grade only shard i of n, e.g. 2/4")
+    g.add_argument("--source", help="instructor sources (default: solutions/); for credit, "
+                   "a private copy kept out of the public repository")
+    g.add_argument("--assignment", help="the assignment this folder holds; other notebooks are "
+                   "not graded and say so")
+    g.add_argument("--cell-timeout", type=int, default=30, help="seconds per cell (default 30)")
+    g.add_argument("--no-zygote", action="store_true", help="start every kernel from scratch")
+    g.add_argument("--no-sandbox", action="store_true",
+                   help="let kernels read any file (only for debugging the grader)")
     g.set_defaults(func=cmd_grade)
     m = sub.add_parser("grade-merge", help=cmd_grade_merge.__doc__)
     m.add_argument("out", help="merged CSV to write")
     m.add_argument("parts", nargs="+", help="the shards' grades.csv files")
+    m.add_argument("--source", help="instructor sources used for grading (default: solutions/)")
     m.set_defaults(func=cmd_grade_merge)
     for name, func, default in (("matrix", cmd_matrix, None), ("platforms", cmd_platforms, None),
                                 ("drift", cmd_drift, "en"), ("run-all", cmd_run_all, None)):

@@ -93,8 +93,8 @@ def grading_throughput(count: int = 40) -> tuple[float, float, float]:
         one = Path(tmp) / "one"
         one.mkdir()
         nbformat.write(grading.answered(names[0], "en"), one / "student.ipynb")
-        alone = timed(grading.grade_folder, one, Path(tmp) / "out-one")
-        secs = timed(grading.grade_folder, folder, Path(tmp) / "out")
+        alone = timed(grading.grade_folder, one, Path(tmp) / "out-one", grading.Settings())
+        secs = timed(grading.grade_folder, folder, Path(tmp) / "out", grading.Settings())
     per_file = (secs - alone) / (count - 1)
     return 60 * count / secs, per_file, alone - per_file
 

@@ -14,9 +14,11 @@ import pytest
 
 from coursekit import grading
 from coursekit.__main__ import main
+from coursekit.grading import sandbox
 from coursekit.project import exercise_colab_url
 
 ASSIGNMENTS = grading.assignments()
+SANDBOXED = sandbox.abi() >= 1  # Landlock (Linux 5.13+); elsewhere kernels can read any file
 
 
 def nbg(cell) -> dict:
@@ -63,13 +65,41 @@ def test_exercises_hold_no_solution_and_no_hidden_test(assignment):
               if len(line.strip()) > 12 and line.strip() not in public]
     assert secret, "the source has solution and hidden-test regions"
     for language in ("en", "zh"):
-        text = (grading.EXERCISES / assignment / f"{language}.ipynb").read_text(encoding="utf-8")
+        nb = released(assignment, language)
+        text = notebook_text(nb)
         assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
-        leaked = [line for line in secret if json.dumps(line)[1:-1] in text]
-        assert leaked == [], f"{assignment}/{language} leaks: {leaked[:3]}"
+        assert leaked(secret, text) == [], f"{assignment}/{language} leaks"
+        planted = json.loads(json.dumps(nb))  # positive control: a planted hidden line is found
+        planted["cells"][-1]["source"] += "\n" + secret[-1]
+        assert secret[-1] in leaked(secret, notebook_text(nbformat.from_dict(planted)))
         stubs = sum("raise NotImplementedError()" in c.source
                     for c in released(assignment, language).cells if c.cell_type == "code")
         assert stubs == sum(1 for c in src.cells if nbg(c).get("solution"))
+
+
+def notebook_text(nb) -> str:
+    """Everything a student sees in a notebook: sources and text outputs, as parsed text."""
+    parts = []
+    for cell in nb.cells:
+        parts.append(cell.source)
+        for out in cell.get("outputs", []):
+            parts += [str(out.get("text", "")), str(out.get("evalue", ""))]
+            parts += [str(v) for v in out.get("data", {}).values()]
+    return "\n".join(parts)
+
+
+def leaked(secret: list[str], text: str) -> list[str]:
+    """The secret lines that appear in text."""
+    return [line for line in secret if line in text]
+
+
+def test_leak_check_sees_through_escaping():
+    """Chinese hidden-test messages are found whether stored raw or JSON-escaped (positive)."""
+    secret = ["assert out.shape == (2, 3), '形状不对 · wrong shape'"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(secret[0])])
+    on_disk = nbformat.writes(nb)
+    assert json.dumps(secret[0])[1:-1] not in on_disk  # the old check would have missed it
+    assert leaked(secret, notebook_text(nbformat.reads(on_disk, as_version=4))) == secret
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -112,8 +142,32 @@ TAMPER_FILES = ("\nimport pathlib, shutil\n"
                 "        shutil.rmtree(parent / 'source', ignore_errors=True)\n"
                 "        shutil.rmtree(parent / 'release', ignore_errors=True)\n"
                 "        break\n")
+# Looks for the instructor notebooks (hidden tests and reference answers) wherever the grader
+# keeps them and runs their answers: 15/15 without a sandbox (see the positive control below).
+READ_SOURCES = ("import json, pathlib\n"
+                "found = [p for parent in pathlib.Path.cwd().parents\n"
+                "         for p in parent.glob('source/*/en.ipynb')]\n"
+                f"found += sorted(pathlib.Path({str(grading.SOLUTIONS)!r}).glob('*/en.md'))\n"
+                "for path in found:\n"
+                "    try:\n"
+                "        cells = json.loads(path.read_text())['cells']\n"
+                "    except Exception:\n"
+                "        continue\n"
+                "    for cell in cells:\n"
+                "        if cell['metadata'].get('nbgrader', {}).get('solution'):\n"
+                "            exec(''.join(cell['source']), globals())\n"
+                "    break\n")
 KILL_PARENT = "\nimport os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
 KILL_WORKER = "\nimport os, signal\nos.kill(int(os.environ['JPY_PARENT_PID']), signal.SIGKILL)\n"
+
+
+def reads_sources() -> nbformat.NotebookNode:
+    """The handed-out notebook with READ_SOURCES as every answer: nothing answered by hand."""
+    nb = released(FIRST, "en")
+    for cell in nb.cells:
+        if nbg(cell).get("solution"):
+            cell.source = READ_SOURCES
+    return nb
 
 
 def write(folder, name, nb_or_text) -> None:
@@ -195,7 +249,39 @@ def corpus(folder) -> dict[str, dict]:
     nb = grading.answered(FIRST, "en")
     test = next(i for i, c in enumerate(nb.cells) if nbg(c).get("grade_id") == last)
     nb.cells.insert(test - 1, nb.cells.pop(test))  # test cell moved above its answer
-    put("reordered.ipynb", nb, total=total - full[last])
+    put("reordered.ipynb", nb, total=total, message=f"put {last}, {last}_answer back in the order")
+    nb = grading.answered(FIRST, "en")  # a stray M key: the answer became a Markdown cell
+    at = next(i for i, c in enumerate(nb.cells) if nbg(c).get("grade_id") == f"{qs[1]}_answer")
+    nb.cells[at] = nbformat.v4.new_markdown_cell(nb.cells[at].source,
+                                                 metadata=nb.cells[at].metadata)
+    put("retyped_answer.ipynb", nb, total=total, message=f"made {qs[1]}_answer a code cell again")
+    nb = json.loads(nbformat.writes(grading.answered(FIRST, "en")))  # saved by Colab
+    nb["nbformat_minor"] = 0
+    nb["metadata"].update(colab={"provenance": [], "name": "ch01.ipynb"}, accelerator="GPU")
+    for k, cell in enumerate(nb["cells"]):
+        cell.pop("id", None)
+        cell["metadata"].update(id=f"c0L4b{k}", colab={"base_uri": "https://localhost:8080/"})
+        cell["metadata"].get("nbgrader", {}).pop("locked", None)  # Colab keeps it; a fork may not
+        if cell["cell_type"] == "code":
+            cell["metadata"]["outputId"] = "e1f2"
+    put("colab_saved.ipynb", json.dumps(nb), total=total,
+        message="upgraded from nbformat 4.0; dropped editor metadata (colab, accelerator)")
+    nb = json.loads(nbformat.writes(grading.answered(FIRST, "zh")))  # saved by VS Code
+    nb["metadata"].update(vscode={"interpreter": {"hash": "ab12"}},
+                          kernelspec={"name": ".venv", "display_name": ".venv (Python 3.12.3)",
+                                      "language": "python"})
+    for cell in nb["cells"]:
+        cell["metadata"]["vscode"] = {"languageId": "python"}
+    put("vscode_saved.ipynb", json.dumps(nb), total=total, language="zh",
+        message="dropped editor metadata (vscode)")
+    put("nbformat_v3.ipynb", nbformat.writes(nbformat.convert(grading.answered(FIRST, "en"), 3)),
+        total=total, message="upgraded from nbformat 3.0")
+    torch_error = "import torch\nfrom torch import nn\nnn.Linear(2, 3)(torch.zeros(4))\n"
+    put("error_inside_torch.ipynb", edited(FIRST, f"{last}_answer", lambda s: torch_error + s),
+        total=total - full[last], message=f"{last} (the answer cell raised RuntimeError")
+    put("reads_instructor_sources.ipynb",
+        reads_sources(), total=0 if SANDBOXED else total,
+        review="reads files outside the submission")
 
     nb = released(FIRST, "en")
     for c in nb.cells:
@@ -279,15 +365,14 @@ def corpus(folder) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, own_orphans):
     """Grade the corpus once, in two shards merged into one CSV, like a CI matrix would."""
-    os.environ["COURSE_CELL_TIMEOUT"] = "10"  # the endless loop costs 10 s, not 30
     folder = tmp_path_factory.mktemp("submissions")
     expect = corpus(folder)
     out = tmp_path_factory.mktemp("grades")
-    for i in (1, 2):
+    for i in (1, 2):  # --cell-timeout 10: the endless loop costs 10 s, not 30
         assert main(["grade", str(folder), "--out", str(out / f"shard{i}"), "--jobs", "2",
-                     "--shard", f"{i}/2"]) == 0
+                     "--shard", f"{i}/2", "--cell-timeout", "10"]) == 0
     assert main(["grade-merge", str(out / "grades.csv"), str(out / "shard1" / "grades.csv"),
                  str(out / "shard2" / "grades.csv")]) == 0
     with (out / "grades.csv").open(encoding="utf-8") as f:
@@ -371,16 +456,61 @@ LEAK_CHECKED = ["solution_en.ipynb", "first_only.ipynb", "monkeypatch_torch.ipyn
                 "ch03_custom_layers_untouched_zh.ipynb"]
 
 
-@pytest.mark.parametrize("name", LEAK_CHECKED)
-def test_feedback_shows_no_hidden_test(graded, name):
+def page_text(page: str) -> str:
+    """What a browser shows of an HTML page: tags (Pygments' spans too) removed, unescaped."""
     import html as html_module
 
+    page = re.sub(r"<(script|style)\b.*?</\1>", "", page, flags=re.S | re.I)
+    return html_module.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def test_feedback_leak_check_finds_a_planted_line():
+    """Positive control: a hidden line that nbconvert splits into Pygments spans is found."""
+    from nbconvert import HTMLExporter
+
+    line = max(hidden_lines(FIRST), key=len)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(line)])
+    page, _ = HTMLExporter().from_notebook_node(nb)
+    assert line not in page, "the raw page splits the line into spans"
+    assert leaked([line], page_text(page)) == [line]
+
+
+@pytest.mark.parametrize("name", LEAK_CHECKED)
+def test_feedback_shows_no_hidden_test(graded, name):
     expect, rows, out = graded
-    text = html_module.unescape(feedback(out, rows[name]["student"]))
+    text = page_text(feedback(out, rows[name]["student"]))
     secret = hidden_lines(expect[name]["assignment"])
     assert secret
-    assert [line for line in secret if line in text] == []
+    assert leaked(secret, text) == []
     assert "course_guard" not in text and "kernel_guard" not in text
+
+
+def test_feedback_names_student_assignment_and_questions(graded):
+    _, rows, out = graded
+    page = feedback(out, rows["first_only.ipynb"]["student"])
+    title = re.search(r"<title>(.*?)</title>", page, re.S)[1]
+    assert title == f"first_only · {FIRST}"
+    for q in points(FIRST):
+        assert f'href="#{q}">Question {q} · 第 {q[1:]} 题</a>' in page
+    assert ">Test cell<" not in page
+    text = page_text(page)
+    assert f"Assignment · 作业{FIRST}" in text and "Score · 得分2 / 15" in text
+    assert "lost points on q2 (NotImplementedError: not answered)" in text
+    assert "white-space:pre-wrap" in page, "long messages wrap"
+
+
+def test_feedback_hides_install_paths_and_hidden_line_numbers(graded):
+    import sys
+
+    _, rows, out = graded
+    text = page_text(feedback(out, rows["error_inside_torch.ipynb"]["student"]))
+    assert "mat1 and mat2 shapes cannot be multiplied" in text
+    assert "<site-packages>/torch/nn/modules/" in text
+    assert sys.prefix not in text
+    assert "site-packages/torch" not in text.replace("<site-packages>/torch", "")
+    text = page_text(feedback(out, rows["tuple_that_equals_anything.ipynb"]["student"]))
+    assert "AssertionError" in text
+    assert not re.search(r"Cell In\[\d+\], line \d+", text), "a test's frame shows hidden lines"
 
 
 def test_correct_answers_trigger_no_restoration(graded):
@@ -422,7 +552,7 @@ def test_bad_shard_and_missing_folder_give_clear_errors(tmp_path, capsys):
 def test_guard_defeats_attacks_that_fool_plain_asserts():
     import torch
 
-    from coursekit import kernel_guard
+    from coursekit.grading import kernel_guard
 
     guard = kernel_guard.Guard()
     test = "import torch\nassert torch.allclose(torch.zeros(2), torch.ones(2)), 'wrong values'\n"
@@ -451,66 +581,155 @@ def test_guard_defeats_attacks_that_fool_plain_asserts():
     assert student["made_by_test"] == 1, "names a test defines stay for later tests"
 
 
-def test_plain_kernels_are_guarded_too(tmp_path, monkeypatch):
-    """Where no zygote runs (COURSE_ZYGOTE=0, or not Linux) each kernel installs the guard."""
-    monkeypatch.setenv("COURSE_ZYGOTE", "0")
-    write(tmp_path, "solution.ipynb", grading.answered(FIRST, "en"))
+def test_plain_kernels_are_guarded_and_sandboxed_too(tmp_path):
+    """Where no zygote runs (--no-zygote, or not Linux) each kernel installs the guard and
+    enters the sandbox itself."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder, "solution.ipynb", grading.answered(FIRST, "en"))
     code, _flag = ATTACKS["monkeypatch_torch"]
-    write(tmp_path, "attack.ipynb", edited(FIRST, "q1_answer", lambda s: code))
-    results = {r.file: r for r in grading.grade_folder(tmp_path, tmp_path / "out", jobs=2)}
+    write(folder, "attack.ipynb", edited(FIRST, "q1_answer", lambda s: code))
+    write(folder, "reads_sources.ipynb", reads_sources())
+    settings = grading.Settings(zygote=False, jobs=2)
+    results = {r.file: r for r in grading.grade_folder(folder, tmp_path / "out", settings)}
     full = sum(points(FIRST).values())
     assert results["solution.ipynb"].total == full
     assert results["attack.ipynb"].total == full - points(FIRST)["q1"]
+    assert results["reads_sources.ipynb"].total == (0 if SANDBOXED else full)
+
+
+def test_without_the_sandbox_the_attack_reads_the_sources(tmp_path):
+    """Positive control: unsandboxed, the source-reading submission scores full marks, so the
+    corpus's 0 for it shows the sandbox at work, not a broken attack."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder, "reads_sources.ipynb", reads_sources())
+    assert main(["grade", str(folder), "--out", str(tmp_path / "out"), "--no-sandbox",
+                 "--jobs", "1"]) == 0
+    with (tmp_path / "out" / "grades.csv").open(encoding="utf-8") as f:
+        row = next(csv.DictReader(f))
+    assert float(row["total"]) == sum(points(FIRST).values()), row
+    assert "reads files outside the submission" in row["review"]
+    assert "runs foreign code" in row["review"]
+
+
+def test_assignment_flag_flags_another_assignment(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder, "wrong_folder.ipynb", grading.answered(FIRST, "en"))
+    assert main(["grade", str(folder), "--out", str(tmp_path / "out"),
+                 "--assignment", ASSIGNMENTS[4]]) == 0
+    with (tmp_path / "out" / "grades.csv").open(encoding="utf-8") as f:
+        row = next(csv.DictReader(f))
+    assert row["status"] == "not graded"
+    assert f"this is the notebook of {FIRST}, but this folder holds {ASSIGNMENTS[4]}" in \
+        row["message"]
+    assert main(["grade", str(folder), "--assignment", "ch99"]) == 2
+    assert "--assignment 'ch99' is not one of: ch01_module_basics" in capsys.readouterr().err
+
+
+def process_tree() -> dict[int, tuple[int, str]]:
+    """{pid: (parent pid, command)} of the live (not zombie) processes."""
+    from pathlib import Path
+
+    tree = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        if rest[0] != "Z":
+            tree[int(stat.parent.name)] = (int(rest[1]), name)
+    return tree
+
+
+def new_below(root: int, before: set[int]) -> list[str]:
+    """Processes started since `before` whose line of parents up to root is all new: our own
+    children and orphans we adopted, not other programs' processes or an older child's."""
+    tree, found = process_tree(), []
+    for pid in set(tree) - before:
+        chain, up = pid, tree[pid][0]
+        while up != root and up in tree and up not in before:
+            chain, up = up, tree[up][0]
+        if up == root and chain not in before:
+            found.append(f"{pid} {tree[pid][1]}")
+    return sorted(found)
+
+
+@pytest.fixture(scope="module")
+def own_orphans():
+    """Make this process adopt its orphaned descendants (a subreaper), so a kernel whose parent
+    died is still found among our own processes; returns (our pid, the processes before)."""
+    import ctypes
+
+    assert ctypes.CDLL(None).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    return os.getpid(), set(process_tree())
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process table from /proc")
-def test_no_kernel_outlives_the_batch(graded):
+def test_process_check_finds_a_detached_grandchild(own_orphans, graded):
+    """Positive control: a kernel-like process that left its session and lost its parent."""
+    import subprocess
+    import time
+
+    root, _ = own_orphans
+    before = set(process_tree())
+    starter = subprocess.run([sys_executable(), "-c", "import os, subprocess; subprocess.Popen("
+                              "['sleep', '30'], start_new_session=True); os._exit(0)"], check=True)
+    assert starter.returncode == 0
+    time.sleep(0.3)
+    new = new_below(root, before)
+    assert [p.split()[1] for p in new] == ["sleep"]
+    os.kill(int(new[0].split()[0]), 9)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process table from /proc")
+def test_no_kernel_outlives_the_batch(own_orphans, graded):
     """Kernels of killed workers and the kernel factory itself are all gone after grading."""
     import time
-    from pathlib import Path
 
-    def leftovers() -> list[str]:
-        found = []
-        for proc in Path("/proc").glob("[0-9]*/cmdline"):
-            try:
-                cmd = proc.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if "coursekit/zygote.py" in cmd:
-                found.append(cmd)
-        return found
-
+    root, before = own_orphans
     deadline = time.monotonic() + 5
-    while leftovers() and time.monotonic() < deadline:
+    while new_below(root, before) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert leftovers() == []
+    assert new_below(root, before) == []
+
+
+def sys_executable() -> str:
+    """This Python."""
+    import sys
+
+    return sys.executable
 
 
 def test_grader_failure_makes_grade_exit_non_zero(tmp_path, monkeypatch, capsys):
     """A bug in the grader (not in a submission) is not a silent row: `grade` exits 1."""
-    def broken(path, template):
+    def broken(path, template, settings):
         raise RuntimeError("grader bug")
 
-    monkeypatch.setattr(grading, "grade_one", broken)
-    monkeypatch.setenv("COURSE_ZYGOTE", "0")
+    from coursekit.grading import batch
+
+    monkeypatch.setattr(batch, "grade_one", broken)
     folder = tmp_path / "in"
     folder.mkdir()
     write(folder, "student.ipynb", grading.answered(FIRST, "en"))
-    assert main(["grade", str(folder), "--out", str(tmp_path / "out"), "--jobs", "1"]) == 1
+    assert main(["grade", str(folder), "--out", str(tmp_path / "out"), "--jobs", "1",
+                 "--no-zygote"]) == 1
     assert "the grader itself failed on 1 of 1 files" in capsys.readouterr().err
     with (tmp_path / "out" / "grades.csv").open(encoding="utf-8") as f:
         assert "grader bug" in next(csv.DictReader(f))["message"]
 
 
 def test_lost_reasons_survive_parentheses():
-    from coursekit.class_report import lost_reasons
+    from coursekit.grading.class_report import lost_reasons
 
     msg = ("lost points on q2 (NotImplementedError: not answered), q5 (the answer cell ran longer "
-           "than the limit of 5 s per cell (COURSE_CELL_TIMEOUT) and was stopped), q4; "
+           "than the limit of 5 s per cell (grade --cell-timeout) and was stopped), q4; "
            "repaired: restored q3_answer from the assignment")
     assert lost_reasons(msg) == {
         "q2": "NotImplementedError: not answered",
-        "q5": "the answer cell ran longer than the limit of 5 s per cell (COURSE_CELL_TIMEOUT) "
+        "q5": "the answer cell ran longer than the limit of 5 s per cell (grade --cell-timeout) "
               "and was stopped",
         "q4": ""}
     assert lost_reasons("all checks passed") == {}

@@ -152,7 +152,7 @@ def lms_rows(rows: list[dict]) -> list[dict]:
 
 def write_reports(rows: list[dict], folder: Path, maxima_of, write) -> list[Path]:
     """Write report.html and lms.csv into folder with `write(path, text)`; their paths."""
-    from coursekit.grading import to_csv
+    from coursekit.grading.report import to_csv
 
     report, lms = folder / "report.html", folder / "lms.csv"
     write(report, report_html(rows, maxima_of))

@@ -24,7 +24,6 @@ import time
 
 PRELOAD = ("torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch.utils.data",
            "numpy", "sklearn.datasets", "ipykernel.kernelapp")
-KERNEL_NAME = "course-grading"
 
 
 def supported() -> bool:
@@ -46,7 +45,8 @@ def serve(sock_path: str) -> None:
     if sys.path and sys.path[0] == os.path.dirname(os.path.abspath(__file__)):
         sys.path.pop(0)  # coursekit's own modules must not shadow a student's imports
     preload()
-    load_guard().install()
+    load_sibling("kernel_guard").install()
+    sandbox = load_sibling("sandbox")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(sock_path)
     listener.listen(64)
@@ -63,23 +63,24 @@ def serve(sock_path: str) -> None:
             if pid == 0:
                 listener.close()
                 conn.close()
-                become_kernel(request)
+                become_kernel(request, sandbox)
             conn.sendall(f"{pid}\n".encode())
 
 
-def load_guard():
-    """coursekit/kernel_guard.py as a module, without putting coursekit on sys.path."""
+def load_sibling(name: str):
+    """A module of this folder (kernel_guard, sandbox), without putting coursekit on sys.path."""
     import importlib.util
 
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_guard.py")
-    spec = importlib.util.spec_from_file_location("kernel_guard", path)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def become_kernel(request: dict) -> None:
-    """In the forked child: take the client's directory and environment, start IPython."""
+def become_kernel(request: dict, sandbox) -> None:
+    """In the forked child: take the client's directory and environment, enter the sandbox
+    (before IPython starts a thread, so every thread is inside it), start IPython."""
     os.setsid()
     for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
@@ -87,12 +88,13 @@ def become_kernel(request: dict) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
-    watch_parent(request["client_pid"])
     from ipykernel.kernelapp import IPKernelApp
 
     try:
+        sandbox.enter(request["policy"], request["connection_file"])
+        watch_parent(request["client_pid"])
         app = IPKernelApp.instance()
-        app.initialize(["-f", request["connection_file"]])
+        app.initialize(["-f", request["connection_file"], "--HistoryManager.enabled=False"])
         app.start()
     finally:
         os._exit(0)
@@ -121,23 +123,21 @@ def alive(pid: int) -> bool:
     return True
 
 
-def attach(sock_path: str, boot: str, connection_file: str) -> int:
+def attach(sock_path: str, boot: str, policy: str, connection_file: str) -> int:
     """The process Jupyter starts: get a kernel from the zygote and live as long as it does.
 
     If the zygote is gone (a submission may have killed it), become a plain kernel that runs
-    the guard's boot file instead: slower, equally guarded.
+    the guard's boot file instead: slower, equally guarded and sandboxed.
     """
     request = {"connection_file": os.path.abspath(connection_file), "cwd": os.getcwd(),
-               "env": dict(os.environ), "client_pid": os.getpid()}
+               "env": dict(os.environ), "client_pid": os.getpid(), "policy": json.loads(policy)}
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.connect(sock_path)
             conn.sendall((json.dumps(request) + "\n").encode())
             kernel = int(conn.makefile("r").readline())
     except (OSError, ValueError):
-        os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f",
-                                  connection_file, f"--IPKernelApp.exec_files={boot}",
-                                  "--IPKernelApp.log_level=ERROR"])
+        load_sibling("sandbox").launch(policy, boot, connection_file)
 
     def forward(signum, _frame) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -154,9 +154,9 @@ def attach(sock_path: str, boot: str, connection_file: str) -> int:
     return 0
 
 
-def kernel_spec(sock_path: str, boot: str) -> dict:
+def kernel_spec(sock_path: str, boot: str, policy: str) -> dict:
     """The kernel.json of a kernel that attaches to the zygote listening on sock_path."""
-    argv = [sys.executable, os.path.abspath(__file__), "attach", sock_path, boot,
+    argv = [sys.executable, os.path.abspath(__file__), "attach", sock_path, boot, policy,
             "{connection_file}"]
     return {"argv": argv, "display_name": "Python 3 (grading)", "language": "python",
             "interrupt_mode": "message", "metadata": {"debugger": False}}
@@ -176,16 +176,12 @@ class Zygote:
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
             start_new_session=True)
 
-    def ready(self, boot: str) -> str | None:
-        """Wait for the preload; write the kernel spec; return the jupyter path (None: failed)."""
+    def ready(self) -> bool:
+        """Wait for the preload; False (and stopped) if the zygote failed to start."""
         if self.proc.stdout.readline().strip() != b"ready":
             self.stop()
-            return None
-        spec_dir = os.path.join(self.folder, "kernels", KERNEL_NAME)
-        os.makedirs(spec_dir, exist_ok=True)
-        with open(os.path.join(spec_dir, "kernel.json"), "w", encoding="utf-8") as f:
-            json.dump(kernel_spec(self.sock, boot), f)
-        return self.folder
+            return False
+        return True
 
     def stop(self) -> None:
         """Stop the zygote (kernels it forked have their own sessions and end on their own)."""
@@ -199,6 +195,6 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["serve"]:
         serve(sys.argv[2])
     elif sys.argv[1:2] == ["attach"]:
-        sys.exit(attach(sys.argv[2], sys.argv[3], sys.argv[4]))
+        sys.exit(attach(*sys.argv[2:6]))
     else:
-        sys.exit("usage: zygote.py serve SOCKET | attach SOCKET BOOT_FILE CONNECTION_FILE")
+        sys.exit("usage: zygote.py serve SOCKET | attach SOCKET BOOT_FILE POLICY CONNECTION_FILE")
