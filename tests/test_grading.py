@@ -9,6 +9,7 @@ import json
 import os
 import re
 
+import corpus_questions
 import nbformat
 import pytest
 
@@ -361,6 +362,13 @@ def corpus(folder) -> dict[str, dict]:
     put("ch07_without_weights_only.ipynb", nb, ch07,
         total=sum(points(ch07).values()) - points(ch07)[q_load],
         message=f"{q_load} (AssertionError: pass weights_only=True")
+
+    # The question audit: wrong answers the hidden tests now catch, valid alternatives they pass.
+    for name, nb, assignment, want in corpus_questions.cases():
+        full_marks = points(assignment)
+        put(name, nb, assignment, total=sum(full_marks.values()) - sum(
+            full_marks[q] for q in want["lost"]), message=want.get("message", ""),
+            review=want.get("review", ""))
     return expect
 
 
