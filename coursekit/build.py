@@ -85,8 +85,9 @@ def build_edition(edition: Edition, out: Path = SITE, fresh: bool = False) -> No
     config_path, toc_path = prepare(edition)
     log = io.StringIO()
     with redirect_stderr(Tee(log)):
+        sources = notebooks.write_site_sources(edition, BUILD / "site-sources" / edition.key)
         result = build_sphinx(
-            edition.notebook_dir, out / edition.key, noconfig=True, path_config=str(config_path),
+            sources, out / edition.key, noconfig=True, path_config=str(config_path),
             confoverrides={"external_toc_path": str(toc_path), "latex_individualpages": False},
             doctreedir=BUILD / "doctrees" / edition.key, warningiserror=True, keep_going=True,
             freshenv=fresh, quiet=True,
@@ -96,6 +97,17 @@ def build_edition(edition: Edition, out: Path = SITE, fresh: bool = False) -> No
             f"Sphinx failed on the {edition.key} edition:\n{summarise(log.getvalue())}"
         )
     install_static(out / edition.key, out / "_assets")
+    install_reader_notebooks(edition, out / edition.key)
+
+
+def install_reader_notebooks(edition: Edition, edition_dir: Path) -> None:
+    """Make the page's download button give the reader notebook (no MyST), not the site source."""
+    from coursekit.project import toc_files
+
+    for page in toc_files():
+        target = edition_dir / "_sources" / f"{page}.ipynb"
+        if target.parent.is_dir():
+            shutil.copy2(notebooks.notebook_path(edition, page), target)
 
 
 def install_static(edition_dir: Path, assets_dir: Path) -> None:

@@ -16,6 +16,9 @@ import copy
 import os
 import re
 from collections import Counter
+from pathlib import Path
+
+import pytest
 
 NUMERIC, CHAOTIC, PROVENANCE_TAG, IGNORED = "numeric", "chaotic", "provenance", "ignored"
 KIND_TAGS = (NUMERIC, CHAOTIC, PROVENANCE_TAG)
@@ -131,6 +134,14 @@ def pytest_configure(config):
     """Stored outputs are CPU references: nbval kernels see no GPU unless asked to."""
     if os.environ.get("COURSE_NBVAL_DEVICE", "cpu") == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """A notebook's kernel learns its edition (its folder's name) before it starts, as under
+    `make notebooks`, so figure labels come out in the edition's language."""
+    if type(item).__name__ == "IPyNbCell":
+        os.environ["COURSE_EDITION"] = Path(str(item.fspath)).parent.name
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -12,6 +12,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from coursekit import readers
 from coursekit.errors import SyncError, TwinError
 from coursekit.project import ROOT, Edition, colab_url, editions, exercise_colab_url, toc_files
 
@@ -47,6 +48,41 @@ def read_source(path: Path) -> nbformat.NotebookNode:
     return jupytext.read(path, fmt="md:myst")
 
 
+def reader_site(edition: Edition) -> readers.Site:
+    """What links in an edition's reader notebooks point to: labels, titles, chapter numbers."""
+    from coursekit import glossary
+    from coursekit.project import chapter_files, site_url
+
+    site = readers.Site(site_url(), edition.key, glossary=glossary.entries(),
+                        chapters={p: i for i, p in enumerate(chapter_files(), start=1)})
+    for page in toc_files():
+        lines = source_path(edition, page).read_text(encoding="utf-8").splitlines()
+        exercises = [lines[i + 1].split(":label:")[1].strip() for i, line in enumerate(lines[:-1])
+                     if line.startswith("```{exercise}") and lines[i + 1].startswith(":label:")]
+        for k, label in enumerate(exercises, start=1):
+            name = readers.WORDS[edition.key]["exercise"]
+            site.labels[label] = (page, label, f"{name} {site.chapters.get(page, 0)}.{k}")
+        for i, line in enumerate(lines):
+            heading = readers.HEADING.match(line)
+            if heading and page not in site.titles and line.startswith("# "):
+                site.titles[page] = heading["title"]
+            label = readers.LABEL.match(line)
+            if label:
+                title = next((h["title"] for h in map(readers.HEADING.match, lines[i + 1:i + 3])
+                              if h), label["label"])
+                top = any(near.startswith("# ") for near in lines[i + 1:i + 3])
+                site.labels[label["label"]] = (page, "" if top else readers.sphinx_id(
+                    label["label"]), title)
+    return site
+
+
+def reader_source(edition: Edition, page: str, site: readers.Site | None = None):
+    """A page's source as its reader notebook (text converted, setup and solutions folded)."""
+    nb = read_source(source_path(edition, page))
+    nb.cells = readers.reader_cells(nb.cells, site or reader_site(edition), page)
+    return nb
+
+
 def cell_key(cell) -> tuple:
     """What must agree between a source cell and its notebook cell."""
     tags = tuple(cell.get("metadata", {}).get("tags", []))
@@ -58,7 +94,7 @@ def out_of_sync(edition: Edition, page: str) -> str | None:
     nb_file = notebook_path(edition, page)
     if not nb_file.is_file():
         return f"{nb_file.relative_to(ROOT)} does not exist"
-    src = [cell_key(c) for c in read_source(source_path(edition, page)).cells]
+    src = [cell_key(c) for c in reader_source(edition, page).cells]
     got = [cell_key(c) for c in nbformat.read(nb_file, as_version=4).cells]
     if len(src) != len(got):
         return f"{nb_file.relative_to(ROOT)} has {len(got)} cells, its source has {len(src)}"
@@ -66,6 +102,31 @@ def out_of_sync(edition: Edition, page: str) -> str | None:
         if a != b:
             return f"{nb_file.relative_to(ROOT)} cell {i} differs from its source"
     return None
+
+
+def site_source(edition: Edition, page: str) -> nbformat.NotebookNode:
+    """What Sphinx builds a page from: the MyST text of book/ with the stored outputs of the
+    reader notebook (same cells in the same order: `check_sync` makes sure)."""
+    nb = nbformat.read(notebook_path(edition, page), as_version=4)
+    myst = read_source(source_path(edition, page))
+    for cell, text in zip(nb.cells, myst.cells, strict=True):
+        if cell.cell_type == "markdown":
+            cell.source = text.source
+        for key in readers.FOLDED:
+            cell.metadata.pop(key, None)
+    return nb
+
+
+def write_site_sources(edition: Edition, folder: Path) -> Path:
+    """Write an edition's site sources into folder (unchanged files are left alone, which keeps
+    Sphinx's incremental build); returns folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for page in toc_files():
+        text = nbformat.writes(site_source(edition, page))
+        path = folder / f"{page}.ipynb"
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+    return folder
 
 
 def check_sync() -> None:
@@ -217,14 +278,13 @@ def carry_outputs(edition: Edition, page: str) -> bool:
     if not nb_file.is_file():
         return False
     old = nbformat.read(nb_file, as_version=4)
-    new = stable_ids(read_source(source_path(edition, page)))
+    new = stable_ids(reader_source(edition, page))
     old_code = [c for c in old.cells if c.cell_type == "code"]
     new_code = [c for c in new.cells if c.cell_type == "code"]
     if [cell_key(c) for c in old_code] != [cell_key(c) for c in new_code]:
         return False
     for cell, done in zip(new_code, old_code, strict=True):
-        cell.outputs, cell.execution_count, cell.metadata = (
-            done.outputs, done.execution_count, done.metadata)
+        cell.outputs, cell.execution_count = done.outputs, done.execution_count
     new.metadata = old.metadata
     nbformat.write(new, nb_file)
     return True
@@ -234,7 +294,7 @@ def execute(edition: Edition, page: str, timeout: int = 600) -> Path:
     """Execute a page's source in an empty temporary folder and store the notebook."""
     from nbclient import NotebookClient
 
-    nb = stable_ids(read_source(source_path(edition, page)))
+    nb = stable_ids(reader_source(edition, page))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     if any(c.cell_type == "code" for c in nb.cells):
@@ -244,7 +304,7 @@ def execute(edition: Edition, page: str, timeout: int = 600) -> Path:
                 resources={"metadata": {"path": tmp}},
                 record_timing=False, store_widget_state=True,
             )
-            with reference_env():
+            with reference_env(), environment({"COURSE_EDITION": edition.key}):
                 client.execute()
     for cell in nb.cells:
         if cell.cell_type == "code":

@@ -108,6 +108,16 @@ def repository_url() -> str:
     return url
 
 
+def site_url() -> str:
+    """The website's base URL that reader notebooks link to: course.site_url in _config.yml, by
+    default the repository's GitHub Pages address; an empty string means plain text, no links."""
+    course = book_config().get("course", {})
+    if "site_url" in course:
+        return str(course["site_url"] or "").rstrip("/")
+    owner, _, repo = repository_url().removeprefix("https://github.com/").partition("/")
+    return f"https://{owner}.github.io/{repo}"
+
+
 def colab_url(edition: str, page: str) -> str:
     """The Open-in-Colab URL of one notebook."""
     repo = book_config().get("repository", {})

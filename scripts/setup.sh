@@ -173,6 +173,16 @@ browser() {
   die "the browser tests need Debian's chromium: sudo apt-get install chromium, then re-run make test."
 }
 
+compat_widgets() {  # ipywidgets 7.7.1 beside .venv, for the test of the explorer's Colab path
+  local dest=.venv/compat/ipywidgets7 stamp=.venv/compat/.installed fingerprint
+  fingerprint=$(cksum <requirements-compat.txt)
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fingerprint" ] && return 0
+  rm -rf "$dest" && mkdir -p "$dest"
+  "${PIP[@]}" install -q --no-deps --require-hashes --target "$dest" -r requirements-compat.txt \
+    || die "could not install requirements-compat.txt (ipywidgets 7 for one test, see above); check the network or PIP_INDEX_URL and re-run."
+  echo "$fingerprint" >"$stamp"
+}
+
 npm_assets() {
   command -v npm >/dev/null || die "Node.js/npm not found: the site serves its own widget JS and MathJax from npm packages. Install Node.js 18 or newer with npm (Debian/Ubuntu: apt-get install nodejs npm; macOS: brew install node) and re-run."
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -190,5 +200,6 @@ cjk_font
 [ "$mode" = test ] && browser
 make_venv
 install_python_packages
+[ "$mode" = test ] && compat_widgets
 npm_assets
 .venv/bin/python -m coursekit assets

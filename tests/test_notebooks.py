@@ -76,7 +76,7 @@ def test_no_warnings_or_stderr_in_stored_outputs(ed, page):
 def test_setup_cell_is_identical_in_every_chapter():
     first = {code(stored(ed, page))[0].source for ed in editions() for page in chapter_files()}
     assert len(first) == 1, "the course setup cell differs between chapters"
-    assert first.pop().startswith("# Course setup: identical in every chapter")
+    assert first.pop().startswith("#@title Course setup: run this cell first")
 
 
 @pytest.mark.parametrize(("ed", "page"), CHAPTERS, ids=CHAPTER_IDS)

@@ -115,3 +115,76 @@ def test_dropout_explorer_photo_is_real_data(dropout_ns):
     photo = dropout_ns["photo"]
     assert tuple(photo.shape) == (53, 80)
     assert 0 <= photo.min().item() < photo.max().item() <= 1
+
+
+# ---------------------------------------------------------------- the live path (a kernel)
+
+LIVE_SCRIPT = """
+import sys, torch
+page, explorer_name, moves = sys.argv[1], sys.argv[2], [int(m) for m in sys.argv[3:]]
+cells = {cells!r}
+ns = {{}}
+for source in cells:
+    exec(compile(source, page, "exec"), ns)
+import ipywidgets
+explorer = ns[explorer_name]
+print("ipywidgets", ipywidgets.__version__, "Stack" if hasattr(ipywidgets, "Stack") else "no Stack")
+ns["points"] = ns["fig"] = ns["hists"] = torch.tensor([1.0])   # later cells reuse such names
+for control, index in zip(explorer.controls, moves):
+    control.index = index                                     # what a reader's click does
+    key = tuple(c.index for c in explorer.controls)
+    shown = explorer.frames.get(key, explorer.frames.get(None)).value
+    print(explorer.status.value, "|", shown.split('alt="')[1].split('"')[0])
+explorer.render = lambda *setting: 1 / 0                      # a failing recompute ...
+try:
+    explorer.controls[0].index = 0
+except ZeroDivisionError:
+    print("raised")
+print(explorer.status.value)                                  # ... is shown in the widget
+"""
+
+
+def run_live(page: str, marker: str, name: str, moves: list[int], compat: bool) -> list[str]:
+    """Run a chapter's explorer cells in a fresh Python (ipywidgets 7 where compat), move its
+    controls through the kernel-side API and return what it printed."""
+    import os
+    import subprocess
+    import sys
+
+    from coursekit.project import ROOT
+
+    cells = code_cells(page)
+    start = next(i for i, c in enumerate(cells) if c.startswith(EXPLORER_CELL))
+    end = next(i for i, c in enumerate(cells) if f"{name} = Explorer(" in c)
+    script = LIVE_SCRIPT.format(cells=[cells[0], *cells[start:end + 1]])
+    env = dict(os.environ, COURSE_EDITION="en", MPLBACKEND="Agg")
+    if compat:
+        folder = ROOT / ".venv" / "compat" / "ipywidgets7"
+        if not (folder / "ipywidgets").is_dir():
+            pytest.fail("ipywidgets 7 is not installed in .venv/compat: run `make test` "
+                        "(scripts/setup.sh --browser installs it)")
+        env["PYTHONPATH"] = str(folder)
+    done = subprocess.run([sys.executable, "-c", script, page, name, *map(str, moves)],
+                          capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.splitlines()
+
+
+@pytest.mark.parametrize("compat", [False, True], ids=["ipywidgets8", "ipywidgets7"])
+@pytest.mark.parametrize("which", ["dropout", "init"])
+def test_live_explorer_recomputes_with_private_state_and_shows_errors(which, compat):
+    name = {"dropout": "dropout_explorer", "init": "init_explorer"}[which]
+    moves = {"dropout": [6, 1], "init": [2, 1, 0]}[which]
+    lines = run_live(PAGES[which], MARKERS[which], name, moves, compat)
+    version = next(line for line in lines if line.startswith("ipywidgets "))
+    assert version.startswith("ipywidgets 7.7.1 no Stack" if compat else "ipywidgets 8.")
+    assert version.endswith("no Stack" if compat else " Stack")
+    live = [line for line in lines if line.startswith("live frame")]
+    first = 2 if compat else 1  # ipywidgets 7 draws its one frame live at start
+    assert [line.split(",")[0] for line in live] == [
+        f"live frame {n}" for n in range(first, first + len(moves))]
+    if which == "dropout":
+        assert live[0].endswith("p=0.6, mode=train · live " + str(first))
+        assert live[1].endswith("p=0.6, mode=eval · live " + str(first + 1))
+    assert lines[-2] == "raised"
+    assert "ZeroDivisionError: division by zero" in lines[-1]

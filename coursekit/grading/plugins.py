@@ -15,6 +15,7 @@ from coursekit.grading.settings import KERNEL_NAME, Settings
 
 GUARD_CALL = '__import__("sys").modules["course_guard"].run_test(globals(), {source!r})\n'
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+CHECK_MAGIC = re.compile(r"\A\s*%%check\b[^\n]*\n?")
 
 
 def nbgrader_config(root: Path, settings: Settings):
@@ -93,8 +94,14 @@ class GuardTests(_preprocessor_base()):
         for index, cell in enumerate(nb.cells):
             if is_test(cell):
                 resources["course_tests"][index] = cell.source
-                cell.source = GUARD_CALL.format(source=cell.source)
+                cell.source = GUARD_CALL.format(source=without_check_magic(cell.source))
         return nb, resources
+
+
+def without_check_magic(source: str) -> str:
+    """A test cell's code without its first line `%%check qN`: in a student's session that magic
+    reports the outcome and lets Run All go on; graded, a failure must fail the cell."""
+    return CHECK_MAGIC.sub("", source, count=1)
 
 
 class UnguardTests(_preprocessor_base()):
