@@ -36,7 +36,8 @@ def glossary_lines(edition: str, path: Path = GLOSSARY) -> list[str]:
     lines = []
     for entry in entries(path):
         definition = entry["def_zh" if edition == "zh" else "def_en"].strip()
-        lines += [entry["en"], entry["zh"]]
+        same = entry["zh"].strip().lower() == entry["en"].strip().lower()  # e.g. logits
+        lines += [entry["en"]] if same else [entry["en"], entry["zh"]]
         lines += ["   " + line for line in definition.splitlines()]
         lines.append("")
     return lines

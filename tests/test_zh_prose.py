@@ -34,7 +34,7 @@ EPOCH_GLOSS = re.compile(r"(?:轮次|\{term\})\s*（epoch）")
 
 
 def chapter_labels() -> set[str]:
-    """Labels placed right above a page title (# ...) in the Chinese chapters: (ch01)= ... (ch08)=."""
+    """Labels right above a page title (# ...) in the Chinese chapters: (ch01)= ... (ch08)=."""
     labels = set()
     for path in sorted((ROOT / "book" / "zh").glob("*.md")):
         labels.update(CHAPTER_LABEL.findall(path.read_text(encoding="utf-8")))
@@ -51,7 +51,8 @@ def markdown_of(text: str) -> str:
 def prose_sources() -> list[tuple[str, str]]:
     """(where, text) for every piece of Chinese prose the course shows."""
     sources = []
-    pages = sorted((ROOT / "book" / "zh").glob("*.md")) + sorted((ROOT / "solutions").glob("*/zh.md"))
+    pages = sorted((ROOT / "book" / "zh").glob("*.md"))
+    pages += sorted((ROOT / "solutions").glob("*/zh.md"))
     for path in pages:
         sources.append((str(path.relative_to(ROOT)), markdown_of(path.read_text(encoding="utf-8"))))
     for entry in yaml.safe_load((ROOT / "book" / "glossary.yml").read_text(encoding="utf-8")):

@@ -121,10 +121,10 @@ def grade_one(path: Path, template: Path, settings: Settings) -> tuple[Result, s
     except SubmissionError as err:
         result.status, result.message = "not graded", str(err)
         return result, feedback_page(result)
-    result.review = "; ".join(submissions.review_flags(nb))
     strangers = submissions.forget_unknown_cells(nb, known[result.assignment][result.language])
     release = template / "release" / result.assignment / f"{result.language}.ipynb"
     notes += submissions.repair(nb, nbformat.read(release, as_version=4))
+    result.review = "; ".join(submissions.review_flags(nb))  # locked cells are the handed-out ones
     with tempfile.TemporaryDirectory(prefix="course-grade-", dir=template.parent / "files") as tmp:
         root = Path(tmp) / "course"
         shutil.copytree(template, root)
