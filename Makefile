@@ -2,13 +2,16 @@
 VENV := .venv
 RUN := $(VENV)/bin/python -m coursekit
 
-.PHONY: site serve test bench notebooks setup setup-browser clean lock platforms matrix drift
+.PHONY: site serve check test bench notebooks setup setup-browser clean lock platforms matrix drift
 
 site: setup            ## set up, then build both editions into _build/html
 	$(RUN) build
 
 serve: site            ## build, then serve on http://127.0.0.1:8000
 	$(RUN) serve
+
+check: setup           ## authors' loop (under 30 s): ruff, sync, parity, content and unit tests; no kernel, no browser
+	$(RUN) test --check
 
 test: setup-browser    ## set up, then run every test (nbval, sync, parity, build -W, browser, ruff)
 	$(RUN) test

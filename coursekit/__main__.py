@@ -80,11 +80,15 @@ def cmd_check(args) -> int:
     return 0
 
 
+CHECK_KINDS = "unit or content or lint"  # `make check`: no kernel, no browser, no site build
+
+
 def cmd_test(args) -> int:
-    """Run every test (pytest: unit, nbval, build, browser, ruff)."""
+    """Run every test (pytest: unit, nbval, build, browser, ruff); --check: the quick ones."""
     import pytest
 
-    return int(pytest.main(list(args.pytest_args)))
+    extra = ["-q", "-m", CHECK_KINDS] if args.check else []
+    return int(pytest.main([*extra, *args.pytest_args]))
 
 
 def cmd_bench(args) -> int:
@@ -235,6 +239,8 @@ def parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_execute)
     sub.add_parser("check", help=cmd_check.__doc__).set_defaults(func=cmd_check)
     t = sub.add_parser("test", help=cmd_test.__doc__)
+    t.add_argument("--check", action="store_true",
+                   help=f"only the quick tests (-m '{CHECK_KINDS}')")
     t.add_argument("pytest_args", nargs=argparse.REMAINDER)
     t.set_defaults(func=cmd_test)
     k = sub.add_parser("bench", help=cmd_bench.__doc__)
@@ -271,7 +277,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; a CourseError becomes one clear message and exit code 2."""
-    args = parser().parse_args(argv)
+    p = parser()
+    args, unknown = p.parse_known_args(argv)
+    if unknown and args.command != "test":
+        p.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:
+        args.pytest_args = [*unknown, *args.pytest_args]  # pytest options: coursekit test -x
     try:
         return args.func(args)
     except CourseError as exc:

@@ -28,6 +28,7 @@ TOLERANCE = (f"|a - b| <= {ATOL:g} + {RTOL:g}·|a|, or at most {LAST_DIGITS} uni
 PROVENANCE = re.compile(
     r"torch 2\.13\.0(\+\w+)? \| device: (cpu|cuda|mps) \| CPU: [A-Z0-9_ ]+ \| threads: \d+ "
     r"\| CJK font: .+")
+NBVAL_TIMEOUT = 300  # seconds per cell item, kernel start included (nbval's own limit is per cell)
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -145,7 +146,10 @@ def pytest_runtest_setup(item):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Give every nbval cell the check its kind asks for."""
+    """Give every nbval cell the check its kind asks for, the `nbval` marker and a time limit
+    (the kernel's start counts against the first cell)."""
     for item in items:
         if type(item).__name__ == "IPyNbCell":
             install(item)
+            item.add_marker(pytest.mark.nbval)
+            item.add_marker(pytest.mark.timeout(NBVAL_TIMEOUT))

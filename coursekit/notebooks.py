@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import os
 import platform
 import re
@@ -44,7 +46,14 @@ def notebook_path(edition: Edition, page: str) -> Path:
 
 
 def read_source(path: Path) -> nbformat.NotebookNode:
-    """Parse a MyST source into a notebook (no outputs)."""
+    """Parse a MyST source into a notebook (no outputs); a fresh copy each call."""
+    st = path.stat()
+    return copy.deepcopy(parsed_myst(str(path), st.st_mtime_ns, st.st_size))
+
+
+@functools.lru_cache(maxsize=256)
+def parsed_myst(path: str, mtime_ns: int, size: int) -> nbformat.NotebookNode:
+    """A MyST source parsed, cached while the file is unchanged (`read_source` copies it)."""
     return jupytext.read(path, fmt="md:myst")
 
 
@@ -89,12 +98,12 @@ def cell_key(cell) -> tuple:
     return (cell["cell_type"], cell["source"].strip(), tags)
 
 
-def out_of_sync(edition: Edition, page: str) -> str | None:
+def out_of_sync(edition: Edition, page: str, site: readers.Site | None = None) -> str | None:
     """Why a page's notebook is stale, or None when it matches its source."""
     nb_file = notebook_path(edition, page)
     if not nb_file.is_file():
         return f"{nb_file.relative_to(ROOT)} does not exist"
-    src = [cell_key(c) for c in reader_source(edition, page).cells]
+    src = [cell_key(c) for c in reader_source(edition, page, site).cells]
     got = [cell_key(c) for c in nbformat.read(nb_file, as_version=4).cells]
     if len(src) != len(got):
         return f"{nb_file.relative_to(ROOT)} has {len(got)} cells, its source has {len(src)}"
@@ -131,7 +140,9 @@ def write_site_sources(edition: Edition, folder: Path) -> Path:
 
 def check_sync() -> None:
     """Every notebook in notebooks/ matches its MyST source."""
-    stale = [why for ed in editions() for p in toc_files() if (why := out_of_sync(ed, p))]
+    sites = {ed.key: reader_site(ed) for ed in editions()}
+    stale = [why for ed in editions() for p in toc_files()
+             if (why := out_of_sync(ed, p, sites[ed.key]))]
     if stale:
         raise SyncError(
             "Notebooks are out of date with book/ (run `make notebooks`):\n  - "

@@ -1,6 +1,10 @@
-"""Shared fixtures: the built site (built once per session) and the nbval cell report."""
+"""Shared fixtures (the built site, built once per session), the kind of every test (a marker,
+given by its file) with its time limit, and the nbval cell report."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -19,10 +23,65 @@ def site(tmp_path_factory):
     return out
 
 
+RAN_NBVAL = pytest.StashKey[bool]()
+# The kind of each test file's tests; a test may name another kind with its own marker.
+KIND_OF_FILE = {
+    "test_lint.py": "lint",
+    "test_build.py": "build",
+    "test_browser.py": "browser",
+    "test_jupyterlab.py": "browser",
+    "test_grading.py": "grading",
+    "test_exercise_checks.py": "grading",
+    "test_widgets.py": "kernel",
+}
+CONTENT_FILES = {"test_notebooks.py", "test_project.py", "test_coverage.py", "test_readers.py",
+                 "test_zh_prose.py", "test_cnn.py", "test_fonts.py", "test_portability.py",
+                 "test_editions.py", "test_cli_errors.py", "test_limits.py"}
+KINDS = ("unit", "content", "lint", "nbval", "kernel", "build", "browser", "grading")
+# Seconds per test, setup included (a module fixture that grades the corpus counts once).
+TIMEOUTS = {"unit": 30, "content": 120, "lint": 120, "nbval": 300, "kernel": 600,
+            "build": 900, "browser": 900, "grading": 1500}
+
+
+def kind_of(item) -> str:
+    """The kind of one test: its own marker, else its file's kind."""
+    own = [k for k in KINDS if item.get_closest_marker(k)]
+    if own:
+        return own[0]
+    name = Path(str(item.fspath)).name
+    if name.startswith("test_unit_"):
+        return "unit"
+    if name in KIND_OF_FILE:
+        return KIND_OF_FILE[name]
+    if name in CONTENT_FILES:
+        return "build" if "site" in getattr(item, "fixturenames", ()) else "content"
+    raise pytest.UsageError(f"{name}: give it a kind in tests/conftest.py (KIND_OF_FILE, "
+                            "CONTENT_FILES) or name it test_unit_*.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test with its kind and give it that kind's time limit."""
+    config.stash[RAN_NBVAL] = any(type(i).__name__ == "IPyNbCell" for i in items)
+    for item in items:
+        if type(item).__name__ == "IPyNbCell":
+            continue  # coursekit.nbcheck marks notebook cells
+        kind = kind_of(item)
+        item.add_marker(getattr(pytest.mark, kind))
+        if not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(TIMEOUTS[kind] * timeout_scale()))
+
+
+def timeout_scale() -> float:
+    """A factor for every limit (COURSE_TIMEOUT_SCALE, default 1), for slow machines."""
+    return float(os.environ.get("COURSE_TIMEOUT_SCALE", "1"))
+
+
 def pytest_terminal_summary(terminalreporter):
-    """Say how many notebook cells of each kind nbval checks, and how."""
+    """Say how many notebook cells of each kind nbval checks, and how (when it ran)."""
     from coursekit import nbcheck
 
+    if not terminalreporter.config.stash.get(RAN_NBVAL, False):
+        return
     nbs = [nbformat.read(p, as_version=4) for p in sorted((ROOT / "notebooks").rglob("*.ipynb"))]
     compared = sum(ignore_report(nb)[0] for nb in nbs)
     k = nbcheck.kind_counts(nbs)

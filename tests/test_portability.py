@@ -99,6 +99,7 @@ CONTROL_CELLS = [  # (source, stored output, tags, expected nbval outcome)
 ]
 
 
+@pytest.mark.kernel
 def test_nbval_applies_each_kind(tmp_path):
     """Positive and negative controls through real nbval: a change beyond the tolerance, an exact
     cell that differs, a failed assert in a chaotic cell and a bad provenance line all fail."""
@@ -228,6 +229,7 @@ def test_cpu_env_sets_and_clears_the_caps(monkeypatch):
     assert env["ONEDNN_MAX_CPU_ISA"] == "AVX2" and env["OMP_NUM_THREADS"] == "1"
 
 
+@pytest.mark.kernel
 def test_runall_fails_on_an_error_but_not_on_an_expected_one(tmp_path, capsys):
     """The compare-nothing run (weekly drift job, GPU machines) still catches errors."""
     from coursekit import runall

@@ -3,6 +3,7 @@ throwaway nbgrader course folder a batch grades in."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 import tempfile
@@ -32,12 +33,19 @@ def sources(assignment: str, source: Path = SOLUTIONS) -> dict[str, nbformat.Not
     """The instructor notebooks of an assignment by language, with stable cell ids."""
     found = {}
     for path in sorted((source / assignment).glob("*.md")):
-        nb = stable_ids(jupytext.read(path, fmt="md:myst"))
-        nb.metadata.pop("jupytext", None)
-        found[path.stem] = nb
+        st = path.stat()
+        found[path.stem] = copy.deepcopy(parsed_source(str(path), st.st_mtime_ns, st.st_size))
     if not found:
         raise GradingError(f"{source / assignment} has no MyST source (.md): check --source")
     return found
+
+
+@functools.lru_cache(maxsize=256)
+def parsed_source(path: str, mtime_ns: int, size: int) -> nbformat.NotebookNode:
+    """One instructor source parsed, cached while the file is unchanged (callers get copies)."""
+    nb = stable_ids(jupytext.read(path, fmt="md:myst"))
+    nb.metadata.pop("jupytext", None)
+    return nb
 
 
 def grade_id(cell) -> str | None:
