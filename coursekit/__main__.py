@@ -5,27 +5,26 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from coursekit.errors import CourseError
+from coursekit.errors import CourseError, UsageError
+from coursekit.project import Course
 
 
 def cmd_assets(args) -> int:
     """Copy widget JS and MathJax into the site."""
     from coursekit.assets import copy_assets
 
-    copy_assets()
+    copy_assets(args.course)
     return 0
 
 
 def cmd_build(args) -> int:
     """Build both editions into _build/html."""
-    from pathlib import Path
-
     from coursekit.build import build_site
-    from coursekit.project import SITE
 
-    out = Path(args.out) if args.out else SITE
-    root = build_site(out, fresh=args.fresh)
+    out = Path(args.out) if args.out else args.course.site
+    root = build_site(args.course, out, fresh=args.fresh)
     print(f"\nSite built: {root}\nOpen it with `make serve` (http://127.0.0.1:8000/), "
           f"or serve {out} with any static web server.")
     return 0
@@ -35,19 +34,21 @@ def cmd_serve(args) -> int:
     """Serve the built site on localhost."""
     from coursekit.serve import serve_forever
 
-    serve_forever(port=args.port)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port} is not a port: use 1024-65535, e.g. --port 8001")
+    serve_forever(args.course.site, port=args.port)
     return 0
 
 
 def cmd_execute(args) -> int:
     """Fix Colab links, then execute every page whose notebook is out of date."""
     from coursekit import notebooks
-    from coursekit.project import editions, toc_files
 
-    for ed in editions():
-        if args.edition and ed.key != args.edition:
-            continue
-        for page in args.pages or toc_files():
+    course = args.course
+    eds = [course.edition(args.edition)] if args.edition else course.editions()
+    pages = [course.page(p) for p in args.pages] or course.toc_files()
+    for ed in eds:
+        for page in pages:
             notebooks.fix_colab_links(ed, page)
             why = notebooks.out_of_sync(ed, page)
             if why and not args.force and notebooks.carry_outputs(ed, page):
@@ -56,23 +57,24 @@ def cmd_execute(args) -> int:
             if why or args.force:
                 print(f"executing {ed.key}/{page} ({why or 'forced'}) ...", flush=True)
                 notebooks.execute(ed, page)
-    from coursekit.grading import SOLUTIONS, write_exercises
+    from coursekit.grading import write_exercises
 
-    if any([notebooks.fix_links_in(p) for p in sorted(SOLUTIONS.glob("*/*.md"))]):
+    solutions = sorted(course.solutions.glob("*/*.md"))
+    if any([notebooks.fix_links_in(course, p) for p in solutions]):
         print("assignment Colab links changed: regenerating exercises/", flush=True)
-        write_exercises()
+        write_exercises(course)
     return 0
 
 
 def cmd_check(args) -> int:
     """Fast checks: toc, twins, sync, parity, Colab links."""
     from coursekit import notebooks
-    from coursekit.project import chapter_files, check_pages, editions
 
-    check_pages()
-    notebooks.check_sync()
-    notebooks.check_parity()
-    problems = [p for ed in editions() for page in chapter_files()
+    course = args.course
+    course.check_pages()
+    notebooks.check_sync(course)
+    notebooks.check_parity(course)
+    problems = [p for ed in course.editions() for page in course.chapter_files()
                 for p in notebooks.colab_link_problems(ed, page)]
     if problems:
         raise CourseError("Colab links (run `make notebooks`):\n  - " + "\n  - ".join(problems))
@@ -88,14 +90,16 @@ def cmd_test(args) -> int:
     import pytest
 
     extra = ["-q", "-m", CHECK_KINDS] if args.check else []
-    return int(pytest.main([*extra, *args.pytest_args]))
+    root = args.course.root
+    here = ["--rootdir", str(root), "-c", str(root / "pyproject.toml")]
+    return int(pytest.main([*extra, *here, *args.pytest_args]))
 
 
 def cmd_bench(args) -> int:
     """Print timings and page weights."""
     from coursekit.bench import run_bench
 
-    run_bench(full=not args.quick)
+    run_bench(args.course, full=not args.quick, only_tests=args.tests)
     return 0
 
 
@@ -103,15 +107,13 @@ def cmd_exercises(args) -> int:
     """Regenerate the student notebooks in exercises/ from solutions/ (nbgrader)."""
     from coursekit.grading import write_exercises
 
-    for path in write_exercises():
+    for path in write_exercises(args.course):
         print(f"wrote {path}")
     return 0
 
 
 def cmd_grade(args) -> int:
     """Grade a folder of submitted notebooks into a CSV and per-student feedback."""
-    from pathlib import Path
-
     from coursekit.grading import grade_folder
     from coursekit.grading.kernels import sandbox_works
 
@@ -143,28 +145,26 @@ def cmd_grade(args) -> int:
 
 def grading_settings(args):
     """Settings of a grading run from the command line."""
-    from pathlib import Path
-
     from coursekit.grading import Settings
 
-    if args.jobs < 0 or args.cell_timeout < 1:
-        raise CourseError("--jobs must be 0 (one per core) or more, --cell-timeout 1 s or more")
-    source = Path(args.source) if args.source else Settings().source
+    if args.jobs < 0:
+        raise UsageError(f"--jobs {args.jobs}: use 0 (one per core) or a positive count")
+    if args.cell_timeout < 1:
+        raise UsageError(f"--cell-timeout {args.cell_timeout}: use 1 (second) or more")
+    source = Path(args.source) if args.source else args.course.solutions
     if not source.is_dir():
         raise CourseError(f"--source {source} is not a folder of instructor sources "
                           "(one folder per assignment holding en.md and zh.md)")
-    return Settings(source=source.resolve(), cell_timeout=args.cell_timeout, jobs=args.jobs,
-                    zygote=not args.no_zygote, sandbox=not args.no_sandbox,
-                    assignment=args.assignment)
+    return Settings(source=source.resolve(), exercises=args.course.exercises,
+                    cell_timeout=args.cell_timeout, jobs=args.jobs, zygote=not args.no_zygote,
+                    sandbox=not args.no_sandbox, assignment=args.assignment)
 
 
 def cmd_grade_merge(args) -> int:
     """Merge the grades CSVs of several shards into one."""
-    from pathlib import Path
+    from coursekit.grading import merge_csvs
 
-    from coursekit.grading import Settings, merge_csvs
-
-    source = Path(args.source) if args.source else Settings().source
+    source = Path(args.source) if args.source else args.course.solutions
     rows = merge_csvs([Path(p) for p in args.parts], Path(args.out), source)
     out = Path(args.out)
     print(f"merged {rows} rows into {out}; class report: {out.parent / 'report.html'}, "
@@ -172,25 +172,20 @@ def cmd_grade_merge(args) -> int:
     return 0
 
 
-def notebook_paths(edition: str | None, chapters_only: bool = False) -> list:
+def notebook_paths(course, edition: str | None, chapters_only: bool = False) -> list:
     """The executed notebooks of one edition (or all), in toc order."""
     from coursekit.notebooks import notebook_path
-    from coursekit.project import chapter_files, editions, toc_files
 
-    eds = editions()
-    if edition and edition not in [e.key for e in eds]:
-        raise CourseError(f"unknown edition {edition!r}: use one of "
-                          f"{', '.join(e.key for e in eds)}.")
-    pages = chapter_files() if chapters_only else toc_files()
-    return [notebook_path(ed, p) for ed in eds if edition in (None, ed.key) for p in pages]
+    eds = [course.edition(edition)] if edition else course.editions()
+    pages = course.chapter_files() if chapters_only else course.toc_files()
+    return [notebook_path(ed, p) for ed in eds for p in pages]
 
 
 def cmd_matrix(args) -> int:
     """Run nbval with native and AVX2 CPU kernels and 1, 2 and 4 threads; print a table."""
     from coursekit.portability import matrix_table, run_matrix
-    from coursekit.project import ROOT
 
-    rows = run_matrix(ROOT, notebook_paths(args.edition))
+    rows = run_matrix(args.course.root, notebook_paths(args.course, args.edition))
     print(matrix_table(rows))
     return int(any(r.failed for r in rows))
 
@@ -198,9 +193,8 @@ def cmd_matrix(args) -> int:
 def cmd_platforms(args) -> int:
     """Check that the lock and torch resolve for every supported platform and Python."""
     from coursekit.portability import check_platforms, resolution_table
-    from coursekit.project import ROOT
 
-    rows = check_platforms(ROOT)
+    rows = check_platforms(args.course.root)
     print(resolution_table(rows))
     return int(any(r.problem for r in rows))
 
@@ -208,21 +202,24 @@ def cmd_platforms(args) -> int:
 def cmd_drift(args) -> int:
     """Run every chapter on the newest torch and Colab's packages, comparing nothing."""
     from coursekit.portability import run_drift
-    from coursekit.project import ROOT
 
-    return run_drift(ROOT, notebook_paths(args.edition, chapters_only=True))
+    return run_drift(args.course.root,
+                     notebook_paths(args.course, args.edition, chapters_only=True))
 
 
 def cmd_run_all(args) -> int:
     """Run every chapter with this environment's torch (CUDA if present), comparing nothing."""
     from coursekit import runall
 
-    return runall.main([str(p) for p in notebook_paths(args.edition, chapters_only=True)])
+    paths = notebook_paths(args.course, args.edition, chapters_only=True)
+    return runall.main([str(p) for p in paths])
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser."""
     p = argparse.ArgumentParser(prog="coursekit", description=__doc__)
+    p.add_argument("--root", help="the course checkout to work on (default: the one holding the "
+                   "current folder)")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("assets", help=cmd_assets.__doc__).set_defaults(func=cmd_assets)
     b = sub.add_parser("build", help=cmd_build.__doc__)
@@ -245,6 +242,8 @@ def parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_test)
     k = sub.add_parser("bench", help=cmd_bench.__doc__)
     k.add_argument("--quick", action="store_true", help="skip timing the whole test suite")
+    k.add_argument("--tests", action="store_true",
+                   help="only the floor, `make check` and `make test` times")
     k.set_defaults(func=cmd_bench)
     sub.add_parser("exercises", help=cmd_exercises.__doc__).set_defaults(func=cmd_exercises)
     g = sub.add_parser("grade", help=cmd_grade.__doc__)
@@ -276,7 +275,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; a CourseError becomes one clear message and exit code 2."""
+    """Entry point: builds the Course once; a CourseError becomes one clear message and exit
+    code 2."""
     p = parser()
     args, unknown = p.parse_known_args(argv)
     if unknown and args.command != "test":
@@ -284,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         args.pytest_args = [*unknown, *args.pytest_args]  # pytest options: coursekit test -x
     try:
+        args.course = Course.at(Path(args.root) if args.root else Path.cwd())
         return args.func(args)
     except CourseError as exc:
         print(f"coursekit {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -6,9 +6,8 @@ import shutil
 from pathlib import Path
 
 from coursekit.errors import MissingToolError
-from coursekit.project import ASSETS, ROOT
+from coursekit.project import Course
 
-NODE_MODULES = ROOT / "node_modules"
 # (source under node_modules, destination under _build/html/_assets, glob patterns to copy)
 COPIES = [
     ("requirejs", ".", ["require.js"]),
@@ -20,16 +19,18 @@ COPIES = [
 REQUIRED = ["require.js", "html-manager/embed-amd.js", "mathjax/tex-chtml.js"]
 
 
-def copy_assets(dest: Path = ASSETS) -> list[Path]:
-    """Copy the served JS/font files into dest; returns the files copied."""
-    if not NODE_MODULES.is_dir():
+def copy_assets(course: Course, dest: Path | None = None) -> list[Path]:
+    """Copy the served JS/font files into dest (default: the site's _assets); returns the files
+    copied."""
+    dest = dest or course.assets
+    if not course.node_modules.is_dir():
         raise MissingToolError(
             "node_modules/ is missing: the site serves its widget JS and MathJax itself. "
             "Install Node.js and npm (apt-get install nodejs npm), then run `make setup`."
         )
     copied = []
     for src, sub, patterns in COPIES:
-        base = NODE_MODULES / src
+        base = course.node_modules / src
         for pattern in patterns:
             for file in base.glob(pattern):
                 if file.is_file():
@@ -48,11 +49,11 @@ def copy_if_newer(src: Path, target: Path) -> Path:
     return target
 
 
-def check_assets(dest: Path = ASSETS) -> None:
+def check_assets(dest: Path) -> None:
     """Fail with a clear message when a served asset is absent."""
     missing = [name for name in REQUIRED if not (dest / name).is_file()]
     if missing:
         raise MissingToolError(
-            f"Site assets missing from {dest.relative_to(ROOT)}: {', '.join(missing)}. "
+            f"Site assets missing from {dest}: {', '.join(missing)}. "
             "Run `make setup` (needs Node.js and npm: apt-get install nodejs npm)."
         )

@@ -1,4 +1,5 @@
-"""Benchmark: nbval seconds per notebook, build and rebuild times, page weights, total test time."""
+"""Benchmark: nbval seconds per notebook, build and rebuild times, page weights, grading, and the
+test times (`make check`, `make test`) with the floor they are measured against."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from coursekit.project import ROOT, chapter_files, editions, toc_files
+from coursekit.errors import NotebookFailedError
+from coursekit.project import Course
 
 PAGE_BUDGET = 3_000_000  # bytes on the wire per page (issue 3)
 
@@ -23,28 +25,79 @@ def timed(func, *args, **kwargs) -> float:
     return time.perf_counter() - start
 
 
-def pytest_seconds(*args: str) -> float:
-    """Seconds for a pytest run in a subprocess; raises if it fails."""
+def pytest_seconds(root: Path, *args: str) -> float:
+    """Seconds for a pytest run in a subprocess; a failure names the failing tests."""
     cmd = [sys.executable, "-m", "pytest", "-q", *args]
-    return timed(subprocess.run, cmd, cwd=ROOT, check=True, capture_output=True)
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        failed = [ln.split(" - ")[0] for ln in done.stdout.splitlines()
+                  if ln.startswith(("FAILED", "ERROR"))]
+        what = " ".join(args) or "(every test)"
+        names = ", ".join(failed[:3]) or "no test named"
+        raise NotebookFailedError(f"pytest {what} failed ({names}): run `.venv/bin/python -m "
+                                  f"pytest {' '.join(args)}` to see why, fix it, then bench again.")
+    return time.perf_counter() - start
 
 
-def nbval_times() -> dict[str, float]:
+def floor_seconds(root: Path) -> float:
+    """The floor: nbval on a one-cell notebook that only imports torch, pytest start included."""
+    import nbformat
+
+    with tempfile.TemporaryDirectory(prefix="course-floor-") as tmp:
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import torch")])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+        nbformat.write(nb, Path(tmp) / "floor.ipynb")
+        return pytest_seconds(Path(tmp), "-c", os.devnull, "--rootdir", tmp, "--nbval",
+                              "--nbval-current-env", "floor.ipynb")
+
+
+def test_times(course: Course, full: bool = True) -> dict[str, float]:
+    """Seconds for the floor (before and after), `make check` and, if full, `make test`."""
+    from coursekit.__main__ import CHECK_KINDS
+
+    times = {"floor": floor_seconds(course.root)}
+    times["check"] = pytest_seconds(course.root, "-m", CHECK_KINDS)
+    if full:
+        times["test"] = pytest_seconds(course.root)
+    times["floor"] = min(times["floor"], floor_seconds(course.root))
+    return times
+
+
+def print_test_times(times: dict[str, float]) -> None:
+    """The test times in seconds and in floors."""
+    floor = times["floor"]
+    print(f"== tests (floor: nbval of a one-cell `import torch` notebook, {floor:.1f} s) ==")
+    for key, what in (("check", "make check (after set-up)"), ("test", "make test (after set-up)")):
+        if key in times:
+            print(f"  {times[key]:6.1f} s  {times[key] / floor:6.1f} floors  {what}")
+
+
+def nbval_times(course: Course) -> dict[str, float]:
     """Seconds per chapter notebook under nbval (kernel start included)."""
-    paths = [ROOT / "notebooks" / ed.key / f"{name}.ipynb"
-             for ed in editions() for name in chapter_files()]
-    return {str(p.relative_to(ROOT)): pytest_seconds(str(p)) for p in paths}
+    paths = [course.edition(ed.key).notebook_dir / f"{name}.ipynb"
+             for ed in course.editions() for name in course.chapter_files()]
+    return {course.relative(p): pytest_seconds(course.root, str(p)) for p in paths}
 
 
-def build_times(out: Path) -> tuple[float, float]:
+def build_times(course: Course, out: Path) -> tuple[float, float]:
     """(clean build of both editions, rebuild after touching one chapter) in seconds."""
     build = [sys.executable, "-m", "coursekit", "build", "--out", str(out)]
     # Each build in its own process, as `make site` runs it: two Sphinx builds in one process
     # share module state, and the second one rewrites every page.
-    full = timed(subprocess.run, [*build, "--fresh"], check=True, capture_output=True, cwd=ROOT)
-    page = ROOT / "notebooks" / editions()[0].key / f"{chapter_files()[0]}.ipynb"
+    full = timed(built, [*build, "--fresh"], course.root)
+    page = course.editions()[0].notebook_dir / f"{course.chapter_files()[0]}.ipynb"
     os.utime(page)
-    return full, timed(subprocess.run, build, check=True, capture_output=True, cwd=ROOT)
+    return full, timed(built, build, course.root)
+
+
+def built(cmd: list[str], root: Path) -> None:
+    """Run one build command; a failure is one line naming how to see why."""
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=root)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise NotebookFailedError(f"the site build failed ({last}): run `make site` to see why.")
 
 
 def gzipped_size(path: Path) -> int:
@@ -52,14 +105,14 @@ def gzipped_size(path: Path) -> int:
     return len(gzip.compress(path.read_bytes(), compresslevel=6, mtime=0))
 
 
-def page_weights(site: Path) -> dict[str, tuple[int, int]]:
+def page_weights(course: Course, site: Path) -> dict[str, tuple[int, int]]:
     """(raw, gzipped) bytes each page makes the browser fetch, as recorded by Chromium."""
     from coursekit.serve import browser, serving
 
     weights = {}
     with serving(site) as base, browser() as b:
-        for ed in editions():
-            for name in toc_files():
+        for ed in course.editions():
+            for name in course.toc_files():
                 page = b.new_page()
                 urls: set[str] = set()
                 page.on("requestfinished", lambda r, urls=urls: urls.add(r.url))
@@ -72,7 +125,7 @@ def page_weights(site: Path) -> dict[str, tuple[int, int]]:
     return weights
 
 
-def grading_throughput(count: int = 40) -> tuple[float, float, float]:
+def grading_throughput(course: Course, count: int = 40) -> tuple[float, float, float]:
     """(submissions per minute, s per submission, start-up s) for a class of `count` notebooks.
 
     The class mixes every assignment, both languages and partial answers (some questions left
@@ -82,40 +135,44 @@ def grading_throughput(count: int = 40) -> tuple[float, float, float]:
 
     from coursekit import grading
 
-    names = grading.assignments()
+    settings = grading.Settings.of(course)
+    names = grading.assignments(settings.source)
+    paths = {"source": settings.source, "exercises": settings.exercises}
     with tempfile.TemporaryDirectory(prefix="course-bench-grade-") as tmp:
         folder = Path(tmp) / "submissions"
         folder.mkdir()
         for i in range(count):
             skip = ("q2_answer", "q4_answer")[: i % 3]
-            nb = grading.answered(names[i % len(names)], ("en", "zh")[i // 2 % 2], skip=skip)
+            language = course.editions()[i // 2 % 2].key
+            nb = grading.answered(names[i % len(names)], language, skip=skip, **paths)
             nbformat.write(nb, folder / f"student{i:03d}.ipynb")
         one = Path(tmp) / "one"
         one.mkdir()
-        nbformat.write(grading.answered(names[0], "en"), one / "student.ipynb")
-        alone = timed(grading.grade_folder, one, Path(tmp) / "out-one", grading.Settings())
-        secs = timed(grading.grade_folder, folder, Path(tmp) / "out", grading.Settings())
+        nbformat.write(grading.answered(names[0], language, **paths), one / "student.ipynb")
+        alone = timed(grading.grade_folder, one, Path(tmp) / "out-one", settings)
+        secs = timed(grading.grade_folder, folder, Path(tmp) / "out", settings)
     per_file = (secs - alone) / (count - 1)
     return 60 * count / secs, per_file, alone - per_file
 
 
-def run_bench(full: bool = True) -> None:
-    """Measure and print every figure."""
+def run_bench(course: Course, full: bool = True, only_tests: bool = False) -> None:
+    """Measure and print every figure (only the test times and the floor, if only_tests)."""
+    if only_tests:
+        print_test_times(test_times(course, full=True))
+        return
     print("== nbval, seconds per notebook ==")
-    for name, secs in nbval_times().items():
+    for name, secs in nbval_times(course).items():
         print(f"  {secs:6.1f} s  {name}")
     with tempfile.TemporaryDirectory(prefix="course-bench-") as tmp:
-        clean, rebuild = build_times(Path(tmp))
+        clean, rebuild = build_times(course, Path(tmp))
         print(f"== site build ==\n  {clean:6.1f} s  clean build, both editions")
         print(f"  {rebuild:6.1f} s  rebuild after touching one page")
         print("== page weight (everything the browser fetches): gzipped on the wire / raw ==")
-        for name, (raw, zipped) in page_weights(Path(tmp)).items():
+        for name, (raw, zipped) in page_weights(course, Path(tmp)).items():
             flag = "  over the 3 MB budget" if zipped > PAGE_BUDGET else ""
             print(f"  {zipped / 1e6:6.2f} MB / {raw / 1e6:5.2f} MB  {name}{flag}")
-    per_minute, per_file, start = grading_throughput()
+    per_minute, per_file, start = grading_throughput(course)
     print(f"== grading ({os.cpu_count()} cores; 40 submissions, all 8 assignments, EN and ZH) ==")
     print(f"  {per_minute:6.1f} submissions per minute, start-up included")
     print(f"  {per_file:6.1f} s per extra submission, {start:.1f} s start-up per batch")
-    if full:
-        total = pytest_seconds()
-        print(f"== whole test suite ==\n  {total:6.1f} s  pytest (make test after set-up)")
+    print_test_times(test_times(course, full=full))

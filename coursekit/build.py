@@ -14,19 +14,19 @@ import yaml
 
 from coursekit import assets, glossary, notebooks
 from coursekit.errors import BuildError, MissingToolError, TocError
-from coursekit.project import BUILD, ROOT, SITE, Edition, book_config, check_pages, editions, toc
+from coursekit.project import LANGUAGES, PACKAGE, Course, Edition
 
-TEMPLATES = ROOT / "coursekit" / "templates"
+TEMPLATES = PACKAGE / "templates"
 # html-manager's CSS asks for its icon fonts relative to the page, at this path.
 WIDGET_FONT_DIR = "@jupyter-widgets/html-manager/dist"
 
 
 def edition_toc(edition: Edition) -> dict:
     """The shared toc with part captions translated for this edition."""
-    data = copy.deepcopy(toc())
+    data = copy.deepcopy(Course(edition.root).toc())
     for part in data.get("parts", []):
         caption = part.get("caption")
-        if caption and edition.key != "en":
+        if caption and edition.key != LANGUAGES[0]:  # captions are written in the first
             if caption not in edition.captions:
                 raise TocError(
                     f"Part caption {caption!r} has no {edition.key} translation: add it under "
@@ -38,7 +38,8 @@ def edition_toc(edition: Edition) -> dict:
 
 def edition_config(edition: Edition, workdir: Path) -> dict:
     """The Jupyter Book config for one edition, derived from _config.yml."""
-    cfg = copy.deepcopy(book_config())
+    the_course = Course(edition.root)
+    cfg = copy.deepcopy(the_course.config())
     course = cfg.pop("course")
     cfg["title"] = edition.title
     edition_raw = course["editions"][edition.key]
@@ -47,6 +48,7 @@ def edition_config(edition: Edition, workdir: Path) -> dict:
     sphinx = cfg.setdefault("sphinx", {}).setdefault("config", {})
     sphinx["language"] = edition.language
     sphinx["course_edition"] = edition.key
+    sphinx["course_glossary"] = str(the_course.glossary_file)
     sphinx.update(edition_raw.get("sphinx_config", {}))
     sphinx["course_editions"] = [
         {"key": k, "language": e["language"], "switch_label": e["switch_label"]}
@@ -54,7 +56,8 @@ def edition_config(edition: Edition, workdir: Path) -> dict:
     ]
     if edition.language.startswith("zh"):
         dict_file = workdir / "jieba_dict.txt"
-        dict_file.write_text(glossary.jieba_dictionary(), encoding="utf-8")
+        dict_file.write_text(glossary.jieba_dictionary(the_course.glossary_file),
+                             encoding="utf-8")
         sphinx["html_search_language"] = "zh"
         sphinx["html_search_options"] = {"dict": str(dict_file)}
     return cfg
@@ -62,7 +65,7 @@ def edition_config(edition: Edition, workdir: Path) -> dict:
 
 def prepare(edition: Edition) -> tuple[Path, Path]:
     """Write the edition's config and toc under _build/editions; return their paths."""
-    workdir = BUILD / "editions" / edition.key
+    workdir = Course(edition.root).build / "editions" / edition.key
     workdir.mkdir(parents=True, exist_ok=True)
     config_path, toc_path = workdir / "_config.yml", workdir / "_toc.yml"
     write_if_changed(config_path, yaml.safe_dump(edition_config(edition, workdir),
@@ -78,18 +81,19 @@ def write_if_changed(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def build_edition(edition: Edition, out: Path = SITE, fresh: bool = False) -> None:
+def build_edition(edition: Edition, out: Path, fresh: bool = False) -> None:
     """Run Sphinx on one edition's notebooks; raise BuildError on any warning."""
     from jupyter_book.sphinx import build_sphinx
 
+    build = Course(edition.root).build
     config_path, toc_path = prepare(edition)
     log = io.StringIO()
     with redirect_stderr(Tee(log)):
-        sources = notebooks.write_site_sources(edition, BUILD / "site-sources" / edition.key)
+        sources = notebooks.write_site_sources(edition, build / "site-sources" / edition.key)
         result = build_sphinx(
             sources, out / edition.key, noconfig=True, path_config=str(config_path),
             confoverrides={"external_toc_path": str(toc_path), "latex_individualpages": False},
-            doctreedir=BUILD / "doctrees" / edition.key, warningiserror=True, keep_going=True,
+            doctreedir=build / "doctrees" / edition.key, warningiserror=True, keep_going=True,
             freshenv=fresh, quiet=True,
         )
     if result != 0:
@@ -102,9 +106,7 @@ def build_edition(edition: Edition, out: Path = SITE, fresh: bool = False) -> No
 
 def install_reader_notebooks(edition: Edition, edition_dir: Path) -> None:
     """Make the page's download button give the reader notebook (no MyST), not the site source."""
-    from coursekit.project import toc_files
-
-    for page in toc_files():
+    for page in Course(edition.root).toc_files():
         target = edition_dir / "_sources" / f"{page}.ipynb"
         if target.parent.is_dir():
             shutil.copy2(notebooks.notebook_path(edition, page), target)
@@ -143,13 +145,13 @@ def summarise(log: str) -> str:
     return "\n".join(lines[:40]) or log[-3000:]
 
 
-def write_chooser(out: Path = SITE) -> Path:
+def write_chooser(course: Course, out: Path) -> Path:
     """The site root: pick a language, remembered in localStorage or taken from the browser."""
     links = "\n".join(
         f'    <li><a href="{e.key}/index.html" data-course-lang="{e.key}" '
         f'hreflang="{e.language.replace("_", "-")}">{html.escape(e.title)}'
         f" — {html.escape(e.switch_label)}</a></li>"
-        for e in editions()
+        for e in course.editions()
     )
     page = (TEMPLATES / "chooser.html").read_text(encoding="utf-8").replace("{{ links }}", links)
     target = out / "index.html"
@@ -157,20 +159,22 @@ def write_chooser(out: Path = SITE) -> Path:
     return target
 
 
-def preflight() -> None:
+def preflight(course: Course) -> None:
     """Check tools and sources before a long build; each failure names the fix."""
-    if shutil.which("node") is None and not (SITE / "_assets").is_dir():
+    if shutil.which("node") is None and not course.assets.is_dir():
         raise MissingToolError(
             "Node.js is not installed: apt-get install nodejs npm, then `make setup`."
         )
-    check_pages()
-    notebooks.check_sync()
+    course.check_pages()
+    notebooks.check_sync(course)
 
 
-def build_site(out: Path = SITE, fresh: bool = False) -> Path:
-    """Build every edition and the chooser into out; return the root page."""
-    preflight()
-    assets.copy_assets(out / "_assets")
-    for edition in editions():
+def build_site(course: Course, out: Path | None = None, fresh: bool = False) -> Path:
+    """Build every edition and the chooser into out (default: the course's site); return the
+    root page."""
+    out = out or course.site
+    preflight(course)
+    assets.copy_assets(course, out / "_assets")
+    for edition in course.editions():
         build_edition(edition, out, fresh)
-    return write_chooser(out)
+    return write_chooser(course, out)

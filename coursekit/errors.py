@@ -23,3 +23,27 @@ class SyncError(CourseError):
 
 class BuildError(CourseError):
     """Sphinx reported errors or warnings while building an edition."""
+
+
+class ConfigError(CourseError):
+    """_config.yml, _toc.yml or another course file is missing, malformed or lacks a setting."""
+
+
+class UnknownEditionError(CourseError):
+    """An edition named on the command line is not in _config.yml."""
+
+
+class UnknownPageError(CourseError):
+    """A page named on the command line is not in the toc."""
+
+
+class UsageError(CourseError):
+    """A command-line option has a value the command cannot use."""
+
+
+class PortInUseError(CourseError):
+    """The port to serve on is taken by another program."""
+
+
+class NotebookFailedError(CourseError):
+    """A notebook or a test run failed while measuring or executing it."""

@@ -7,42 +7,65 @@ from pathlib import Path
 import yaml
 
 from coursekit.errors import CourseError
-from coursekit.project import ROOT
+from coursekit.project import LANGUAGES
 
-GLOSSARY = ROOT / "book" / "glossary.yml"
-FIELDS = ("en", "zh", "def_en", "def_zh")
+# One term and one definition per language: en, zh, def_en, def_zh (see project.LANGUAGES).
+FIELDS = (*LANGUAGES, *(f"def_{key}" for key in LANGUAGES))
+CHINESE = "zh"  # the edition whose terms go into jieba's dictionary for search
 
 
 class GlossaryError(CourseError):
     """book/glossary.yml is malformed or an entry lacks one language."""
 
 
-def entries(path: Path = GLOSSARY) -> list[dict]:
-    """All glossary entries, validated: every entry has both terms and both definitions."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    seen: set[str] = set()
-    for i, entry in enumerate(data):
-        missing = [f for f in FIELDS if not str(entry.get(f, "")).strip()]
-        if missing:
-            raise GlossaryError(f"{path.name} entry {i} ({entry.get('en')!r}) lacks {missing}")
-        if entry["en"].lower() in seen:
-            raise GlossaryError(f"{path.name} lists {entry['en']!r} twice")
-        seen.add(entry["en"].lower())
+def read_entries(path: Path) -> list:
+    """The raw entries of the glossary file; malformed YAML names its line."""
+    if not path.is_file():
+        raise GlossaryError(f"{path} is missing: restore it (git checkout -- {path.name}).")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise GlossaryError(f"{path.name} is not valid YAML{at}: "
+                            f"{getattr(exc, 'problem', None) or exc}; fix that line.") from None
+    if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
+        raise GlossaryError(f"{path.name} must be a list of entries, each with "
+                            f"{', '.join(FIELDS)}.")
     return data
 
 
-def glossary_lines(edition: str, path: Path = GLOSSARY) -> list[str]:
-    """Lines of a Sphinx glossary: the English and Chinese term, then the edition's definition."""
+def entries(path: Path) -> list[dict]:
+    """All glossary entries, validated: every entry has both terms and both definitions."""
+    data = read_entries(path)
+    seen: set[str] = set()
+    first = LANGUAGES[0]
+    for i, entry in enumerate(data):
+        missing = [f for f in FIELDS if not str(entry.get(f, "")).strip()]
+        if missing:
+            raise GlossaryError(f"{path.name} entry {i} ({entry.get(first)!r}) lacks {missing}")
+        if entry[first].lower() in seen:
+            raise GlossaryError(f"{path.name} lists {entry[first]!r} twice")
+        seen.add(entry[first].lower())
+    return data
+
+
+def glossary_lines(edition: str, path: Path) -> list[str]:
+    """Lines of a Sphinx glossary: each language's term (once when they are the same), then the
+    edition's definition."""
     lines = []
     for entry in entries(path):
-        definition = entry["def_zh" if edition == "zh" else "def_en"].strip()
-        same = entry["zh"].strip().lower() == entry["en"].strip().lower()  # e.g. logits
-        lines += [entry["en"]] if same else [entry["en"], entry["zh"]]
+        definition = entry[f"def_{edition}"].strip()
+        terms: list[str] = []
+        for key in LANGUAGES:  # e.g. logits is the same term in both
+            if entry[key].strip().lower() not in (t.strip().lower() for t in terms):
+                terms.append(entry[key])
+        lines += terms
         lines += ["   " + line for line in definition.splitlines()]
         lines.append("")
     return lines
 
 
-def jieba_dictionary(path: Path = GLOSSARY) -> str:
+def jieba_dictionary(path: Path) -> str:
     """A jieba user dictionary holding every Chinese term, so search treats each as one word."""
-    return "".join(f"{e['zh'].replace(' ', '')} 100000 n\n" for e in entries(path))
+    return "".join(f"{e[CHINESE].replace(' ', '')} 100000 n\n" for e in entries(path))

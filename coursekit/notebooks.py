@@ -16,7 +16,7 @@ import nbformat
 
 from coursekit import readers
 from coursekit.errors import SyncError, TwinError
-from coursekit.project import ROOT, Edition, colab_url, editions, exercise_colab_url, toc_files
+from coursekit.project import Course, Edition
 
 COLAB_LINK = re.compile(
     r"https://colab\.research\.google\.com/github/[^)\s\"']+?/notebooks/(\w+)/(\w+)\.ipynb"
@@ -33,6 +33,11 @@ IGNORE_REASONS = {"nondeterministic-timing", "nondeterministic-progress", "nonde
 REFERENCE_ENV = {"OMP_NUM_THREADS": "2", "CUDA_VISIBLE_DEVICES": ""}
 X86_REFERENCE_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
                      "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
+def course_of(edition: Edition) -> Course:
+    """The course an edition belongs to."""
+    return Course(edition.root)
 
 
 def source_path(edition: Edition, page: str) -> Path:
@@ -60,11 +65,12 @@ def parsed_myst(path: str, mtime_ns: int, size: int) -> nbformat.NotebookNode:
 def reader_site(edition: Edition) -> readers.Site:
     """What links in an edition's reader notebooks point to: labels, titles, chapter numbers."""
     from coursekit import glossary
-    from coursekit.project import chapter_files, site_url
 
-    site = readers.Site(site_url(), edition.key, glossary=glossary.entries(),
-                        chapters={p: i for i, p in enumerate(chapter_files(), start=1)})
-    for page in toc_files():
+    course = course_of(edition)
+    site = readers.Site(course.site_url(), edition.key,
+                        glossary=glossary.entries(course.glossary_file),
+                        chapters={p: i for i, p in enumerate(course.chapter_files(), start=1)})
+    for page in course.toc_files():
         lines = source_path(edition, page).read_text(encoding="utf-8").splitlines()
         exercises = [lines[i + 1].split(":label:")[1].strip() for i, line in enumerate(lines[:-1])
                      if line.startswith("```{exercise}") and lines[i + 1].startswith(":label:")]
@@ -101,15 +107,16 @@ def cell_key(cell) -> tuple:
 def out_of_sync(edition: Edition, page: str, site: readers.Site | None = None) -> str | None:
     """Why a page's notebook is stale, or None when it matches its source."""
     nb_file = notebook_path(edition, page)
+    name = nb_file.relative_to(edition.root)
     if not nb_file.is_file():
-        return f"{nb_file.relative_to(ROOT)} does not exist"
+        return f"{name} does not exist"
     src = [cell_key(c) for c in reader_source(edition, page, site).cells]
     got = [cell_key(c) for c in nbformat.read(nb_file, as_version=4).cells]
     if len(src) != len(got):
-        return f"{nb_file.relative_to(ROOT)} has {len(got)} cells, its source has {len(src)}"
+        return f"{name} has {len(got)} cells, its source has {len(src)}"
     for i, (a, b) in enumerate(zip(src, got, strict=True)):
         if a != b:
-            return f"{nb_file.relative_to(ROOT)} cell {i} differs from its source"
+            return f"{name} cell {i} differs from its source"
     return None
 
 
@@ -130,7 +137,7 @@ def write_site_sources(edition: Edition, folder: Path) -> Path:
     """Write an edition's site sources into folder (unchanged files are left alone, which keeps
     Sphinx's incremental build); returns folder."""
     folder.mkdir(parents=True, exist_ok=True)
-    for page in toc_files():
+    for page in course_of(edition).toc_files():
         text = nbformat.writes(site_source(edition, page))
         path = folder / f"{page}.ipynb"
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
@@ -138,11 +145,11 @@ def write_site_sources(edition: Edition, folder: Path) -> Path:
     return folder
 
 
-def check_sync() -> None:
+def check_sync(course: Course) -> None:
     """Every notebook in notebooks/ matches its MyST source."""
-    sites = {ed.key: reader_site(ed) for ed in editions()}
-    stale = [why for ed in editions() for p in toc_files()
-             if (why := out_of_sync(ed, p, sites[ed.key]))]
+    eds, pages = course.editions(), course.toc_files()
+    sites = {ed.key: reader_site(ed) for ed in eds}
+    stale = [why for ed in eds for p in pages if (why := out_of_sync(ed, p, sites[ed.key]))]
     if stale:
         raise SyncError(
             "Notebooks are out of date with book/ (run `make notebooks`):\n  - "
@@ -155,11 +162,11 @@ def code_cells(nb) -> list[tuple]:
     return [cell_key(c)[1:] for c in nb.cells if c["cell_type"] == "code"]
 
 
-def check_parity() -> None:
+def check_parity(course: Course) -> None:
     """Every page has identical code cells in all editions."""
-    eds = editions()
+    eds = course.editions()
     problems = []
-    for page in toc_files():
+    for page in course.toc_files():
         first = code_cells(read_source(source_path(eds[0], page)))
         for other in eds[1:]:
             cells = code_cells(read_source(source_path(other, page)))
@@ -225,14 +232,15 @@ def reference_env():
 
 def fix_colab_links(edition: Edition, page: str) -> bool:
     """Point the page's Open-in-Colab links at repository.url; True if the file changed."""
-    return fix_links_in(source_path(edition, page), colab_url(edition.key, page))
+    course = course_of(edition)
+    return fix_links_in(course, source_path(edition, page), course.colab_url(edition.key, page))
 
 
-def fix_links_in(path: Path, own: str | None = None) -> bool:
+def fix_links_in(course: Course, path: Path, own: str | None = None) -> bool:
     """Point a file's Colab links (its own, if given, and any assignment's) at repository.url."""
     text = path.read_text(encoding="utf-8")
     new = COLAB_LINK.sub(lambda m: own, text) if own else text
-    new = EXERCISE_LINK.sub(lambda m: exercise_colab_url(m[1], m[2]), new)
+    new = EXERCISE_LINK.sub(lambda m: course.exercise_colab_url(m[1], m[2]), new)
     if new != text:
         path.write_text(new, encoding="utf-8")
     return new != text
@@ -240,14 +248,15 @@ def fix_links_in(path: Path, own: str | None = None) -> bool:
 
 def colab_link_problems(edition: Edition, page: str) -> list[str]:
     """Colab links of a page that are missing or point elsewhere than repository.url."""
+    course = course_of(edition)
     text = source_path(edition, page).read_text(encoding="utf-8")
-    want = colab_url(edition.key, page)
+    want = course.colab_url(edition.key, page)
     found = [m.group(0) for m in COLAB_LINK.finditer(text)]
     if not found:
         return [f"book/{edition.key}/{page}.md has no Open-in-Colab link"]
     wrong = [(u, want) for u in found if u != want]
-    wrong += [(m[0], exercise_colab_url(m[1], m[2])) for m in EXERCISE_LINK.finditer(text)
-              if m[0] != exercise_colab_url(m[1], m[2])]
+    wrong += [(m[0], course.exercise_colab_url(m[1], m[2])) for m in EXERCISE_LINK.finditer(text)
+              if m[0] != course.exercise_colab_url(m[1], m[2])]
     return [f"book/{edition.key}/{page}.md links {u}, expected {w}" for u, w in wrong]
 
 

@@ -10,8 +10,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from coursekit.errors import MissingToolError
-from coursekit.project import SITE
+from coursekit.errors import MissingToolError, PortInUseError
 
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -31,7 +30,7 @@ def make_server(root: Path, port: int) -> http.server.ThreadingHTTPServer:
 
 
 @contextlib.contextmanager
-def serving(root: Path = SITE, port: int = 0) -> Iterator[str]:
+def serving(root: Path, port: int = 0) -> Iterator[str]:
     """Serve root on 127.0.0.1 in a background thread; yields the base URL."""
     server = make_server(root, port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -67,11 +66,17 @@ def browser() -> Iterator[object]:
             b.close()
 
 
-def serve_forever(root: Path = SITE, port: int = 8000) -> None:
+def serve_forever(root: Path, port: int = 8000) -> None:
     """Serve the site until interrupted."""
     if not (root / "index.html").is_file():
         raise MissingToolError(f"{root} has no index.html: run `make site` first.")
-    with make_server(root, port) as server:
+    try:
+        server = make_server(root, port)
+    except OSError as exc:
+        raise PortInUseError(f"cannot serve on 127.0.0.1:{port} ({exc.strerror or exc}): stop "
+                             "the program using it, or pick another port: "
+                             "python -m coursekit serve --port 8001") from None
+    with server:
         print(f"Serving the course at http://127.0.0.1:{port}/ (Ctrl+C to stop)")
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import ClassVar
 
 from docutils.statemachine import StringList
 from sphinx.domains.std import Glossary
 
 from coursekit.glossary import glossary_lines
-from coursekit.project import ROOT
+from coursekit.project import PACKAGE
 
-TEMPLATES = ROOT / "coursekit" / "templates"
+TEMPLATES = PACKAGE / "templates"
 REMEMBER_JS = (
     "document.addEventListener('click', function (e) {"
     " var a = e.target.closest('a[data-course-lang]');"
@@ -28,8 +29,9 @@ class CourseGlossary(Glossary):
 
     def run(self):
         """Fill the content from the data file, then let Sphinx's glossary do the rest."""
-        edition = self.state.document.settings.env.config.course_edition
-        self.content = StringList(glossary_lines(edition), source="book/glossary.yml")
+        config = self.state.document.settings.env.config
+        lines = glossary_lines(config.course_edition, Path(config.course_glossary))
+        self.content = StringList(lines, source="book/glossary.yml")
         self.options = {"sorted": True}  # alphabetical by English term in both editions
         return super().run()
 
@@ -91,6 +93,7 @@ def setup(app):
     quiet_jieba()
     app.add_config_value("course_edition", "en", "env")
     app.add_config_value("course_editions", [], "html")
+    app.add_config_value("course_glossary", "", "env")  # path of book/glossary.yml
     app.add_directive("course-glossary", CourseGlossary)
     app.connect("config-inited", configure)
     app.connect("html-page-context", add_twin_link)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from checkout import COURSE
 
 from coursekit.notebooks import ignore_report
-from coursekit.project import ROOT
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +19,7 @@ def site(tmp_path_factory):
     from coursekit.build import build_site
 
     out = tmp_path_factory.mktemp("site")
-    build_site(out, fresh=True)
+    build_site(COURSE, out, fresh=True)
     return out
 
 
@@ -61,7 +61,6 @@ def kind_of(item) -> str:
 
 def pytest_collection_modifyitems(config, items):
     """Mark every test with its kind and give it that kind's time limit."""
-    config.stash[RAN_NBVAL] = any(type(i).__name__ == "IPyNbCell" for i in items)
     for item in items:
         if type(item).__name__ == "IPyNbCell":
             continue  # coursekit.nbcheck marks notebook cells
@@ -69,6 +68,11 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(getattr(pytest.mark, kind))
         if not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(TIMEOUTS[kind] * timeout_scale()))
+
+
+def pytest_collection_finish(session):
+    """Remember whether nbval cells are among the selected tests (for the summary)."""
+    session.config.stash[RAN_NBVAL] = any(type(i).__name__ == "IPyNbCell" for i in session.items)
 
 
 def timeout_scale() -> float:
@@ -82,7 +86,8 @@ def pytest_terminal_summary(terminalreporter):
 
     if not terminalreporter.config.stash.get(RAN_NBVAL, False):
         return
-    nbs = [nbformat.read(p, as_version=4) for p in sorted((ROOT / "notebooks").rglob("*.ipynb"))]
+    paths = sorted((COURSE.root / "notebooks").rglob("*.ipynb"))
+    nbs = [nbformat.read(p, as_version=4) for p in paths]
     compared = sum(ignore_report(nb)[0] for nb in nbs)
     k = nbcheck.kind_counts(nbs)
     printing = nbcheck.kind_counts(nbs, with_output=True)

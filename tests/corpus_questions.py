@@ -10,8 +10,15 @@ lost, `expected["message"]` (when present) is a substring of the grader's messag
 from __future__ import annotations
 
 import nbformat
+from checkout import COURSE
 
 from coursekit import grading
+
+
+def answered(assignment: str, language: str, skip: tuple = ()) -> nbformat.NotebookNode:
+    """An answered student notebook of this checkout's assignment."""
+    return grading.answered(assignment, language, skip, source=COURSE.solutions,
+                            exercises=COURSE.exercises)
 
 CH01, CH02, CH03 = "ch01_module_basics", "ch02_builtin_layers", "ch03_custom_layers"
 CH06, CH08 = "ch06_hooks", "ch08_cnn"
@@ -172,7 +179,7 @@ class Counts(dict):
 
 def _fit_solution() -> str:
     """The reference answer of ch08's fit, without its solution markers."""
-    cell = next(c for c in grading.answered(CH08, "en").cells
+    cell = next(c for c in answered(CH08, "en").cells
                 if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "q5_answer")
     return cell.source
 
@@ -208,7 +215,7 @@ ZERO_GRAD_AFTER_STEP = ("""            optimizer.zero_grad()
 
 def with_answer(assignment: str, grade_id: str, source: str) -> nbformat.NotebookNode:
     """The answered English notebook with one answer cell's source replaced."""
-    nb = grading.answered(assignment, "en")
+    nb = answered(assignment, "en")
     cell = next(c for c in nb.cells
                 if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
     cell.source = source

@@ -5,8 +5,8 @@ from __future__ import annotations
 from urllib.parse import quote, urlparse
 
 import pytest
+from checkout import COURSE
 
-from coursekit.project import editions, toc_files
 from coursekit.serve import browser, serving
 
 pytestmark = pytest.mark.site
@@ -48,8 +48,8 @@ def watched_page(context, base_url):
 
 def all_pages():
     """(edition, page name) for every toc page plus the generated search and index pages."""
-    names = [*toc_files(), "search", "genindex"]
-    return [(ed.key, name) for ed in editions() for name in names]
+    names = [*COURSE.toc_files(), "search", "genindex"]
+    return [(ed.key, name) for ed in COURSE.editions() for name in names]
 
 
 @pytest.mark.parametrize(("edition", "name"), all_pages())
@@ -64,7 +64,7 @@ def test_page_loads_cleanly_offline(chromium, base_url, edition, name):
     assert page.problems == []
 
 
-@pytest.mark.parametrize("name", toc_files())
+@pytest.mark.parametrize("name", COURSE.toc_files())
 def test_language_switch_lands_on_twin(chromium, base_url, name):
     context = chromium.new_context()
     page = watched_page(context, base_url)
@@ -167,7 +167,7 @@ def operate(explorer, action: str, target: str) -> None:
         explorer.locator("select").select_option(label=target)
 
 
-@pytest.mark.parametrize("edition", [ed.key for ed in editions()])
+@pytest.mark.parametrize("edition", [ed.key for ed in COURSE.editions()])
 @pytest.mark.parametrize("name", list(EXPLORER_STEPS["en"]))
 def test_explorer_switches_frames_without_a_kernel(chromium, base_url, edition, name):
     widget, first, steps = EXPLORER_STEPS[edition][name]

@@ -6,8 +6,7 @@ import json
 import re
 
 import pytest
-
-from coursekit.project import editions, toc_files
+from checkout import COURSE
 
 pytestmark = pytest.mark.site
 EXTERNAL_LOAD = re.compile(r"""<(?:script|link|img|iframe)[^>]+(?:src|href)="(https?:)?//""")
@@ -15,18 +14,18 @@ EXTERNAL_LOAD = re.compile(r"""<(?:script|link|img|iframe)[^>]+(?:src|href)="(ht
 
 def pages(site, key):
     """All HTML pages of one edition built from the toc."""
-    return [site / key / f"{name}.html" for name in toc_files()]
+    return [site / key / f"{name}.html" for name in COURSE.toc_files()]
 
 
 def test_every_toc_page_is_built_in_every_edition(site):
-    for ed in editions():
+    for ed in COURSE.editions():
         for page in pages(site, ed.key):
             assert page.is_file(), f"{page} was not built"
 
 
 def test_every_page_links_to_its_twin(site):
-    for ed in editions():
-        for other in (e for e in editions() if e.key != ed.key):
+    for ed in COURSE.editions():
+        for other in (e for e in COURSE.editions() if e.key != ed.key):
             for page in pages(site, ed.key):
                 html = page.read_text(encoding="utf-8")
                 href = f'href="../{other.key}/{page.name}"'
@@ -35,7 +34,7 @@ def test_every_page_links_to_its_twin(site):
 
 
 def test_interface_language_matches_edition(site):
-    for ed in editions():
+    for ed in COURSE.editions():
         html = (site / ed.key / "index.html").read_text(encoding="utf-8")
         lang = ed.language.replace("_", "-")
         assert f'<html lang="{lang}"' in html, f"{ed.key} pages are not marked lang={lang}"
@@ -67,8 +66,8 @@ def test_chinese_search_index_knows_glossary_words(site):
 
 
 def test_colab_link_on_every_chapter_page(site):
-    for ed in editions():
-        for name in toc_files():
+    for ed in COURSE.editions():
+        for name in COURSE.toc_files():
             if name.startswith("ch"):
                 html = (site / ed.key / f"{name}.html").read_text(encoding="utf-8")
                 assert f"notebooks/{ed.key}/{name}.ipynb" in html
@@ -77,7 +76,7 @@ def test_colab_link_on_every_chapter_page(site):
 
 def test_root_page_offers_both_editions(site):
     html = (site / "index.html").read_text(encoding="utf-8")
-    for ed in editions():
+    for ed in COURSE.editions():
         assert f'href="{ed.key}/index.html"' in html
     assert "localStorage" in html and "navigator.language" in html
 
@@ -94,12 +93,12 @@ def test_course_static_files_are_installed_after_sphinx(site, tmp_path):
         built = edition_dir / "_static" / file.name
         assert built.read_bytes() == file.read_bytes(), f"{built} missing or stale"
     assert list((edition_dir / WIDGET_FONT_DIR).glob("*.woff2")), "widget icon fonts"
-    for ed in editions():
+    for ed in COURSE.editions():
         assert (site / ed.key / "_static" / "course-widgets.js").is_file()
 
 
 def test_widget_pages_store_their_widget_state(site):
-    for ed in editions():
+    for ed in COURSE.editions():
         for name in ("ch02_builtin_layers", "ch04_initialisation"):
             html = (site / ed.key / f"{name}.html").read_text(encoding="utf-8")
             assert "application/vnd.jupyter.widget-state+json" in html, f"{ed.key}/{name}"

@@ -6,15 +6,15 @@ import re
 
 import nbformat
 import pytest
+from checkout import COURSE
 
 from coursekit.notebooks import notebook_path
-from coursekit.project import editions
 
 PAGE = "ch08_cnn"
 TARGET = re.compile(r"^TARGET = (0\.\d+)\b", re.M)
 RESULT = re.compile(r"^test accuracy: (\d\.\d+)$", re.M)
 ASSERTION = re.compile(r"^assert test_acc >= TARGET\b", re.M)
-EDITIONS = editions()
+EDITIONS = COURSE.editions()
 
 
 def evaluation_cell(ed):

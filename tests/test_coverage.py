@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from checkout import COURSE
 
 from coursekit.notebooks import read_source, source_path
-from coursekit.project import chapter_files, editions
 
 # From ../shared/SYLLABUS.md, per chapter. A regex per API, matched against the code cells.
 SYLLABUS_APIS = {
@@ -70,10 +70,10 @@ SYLLABUS_APIS = {
 }
 
 
-@pytest.mark.parametrize("page", chapter_files())
+@pytest.mark.parametrize("page", COURSE.chapter_files())
 def test_chapter_executes_every_syllabus_api(page):
     assert page in SYLLABUS_APIS, f"add {page}'s syllabus API list to this test"
-    code = "\n".join(c.source for c in read_source(source_path(editions()[0], page)).cells
+    code = "\n".join(c.source for c in read_source(source_path(COURSE.editions()[0], page)).cells
                      if c.cell_type == "code")
     missing = [api for api in SYLLABUS_APIS[page] if not re.search(api, code)]
     assert missing == [], f"{page} never runs {missing}"

@@ -3,13 +3,21 @@ their outcome (the first failure does not stop the run), and grading is unchange
 
 from __future__ import annotations
 
+import nbformat
 import pytest
+from checkout import COURSE
 from nbclient import NotebookClient
 
 from coursekit import grading
 from coursekit.grading.plugins import without_check_magic
 
-ASSIGNMENTS = grading.assignments()
+
+def answered(assignment: str, language: str, skip: tuple = ()) -> nbformat.NotebookNode:
+    """An answered student notebook of this checkout's assignment."""
+    return grading.answered(assignment, language, skip, source=COURSE.solutions,
+                            exercises=COURSE.exercises)
+
+ASSIGNMENTS = grading.assignments(COURSE.solutions)
 
 
 def check_outputs(nb) -> dict[str, tuple[str, list]]:
@@ -29,8 +37,9 @@ def check_outputs(nb) -> dict[str, tuple[str, list]]:
 def test_run_all_reports_every_question(assignment):
     """Only the first answer is filled in: it passes, and every later question says it is not
     answered yet, instead of the run stopping at the first failure."""
-    later = tuple(f"{q}_answer" for q in list(grading.test_points(assignment))[1:])
-    nb = grading.answered(assignment, "en", skip=later)
+    questions = list(grading.test_points(assignment, COURSE.solutions))
+    later = tuple(f"{q}_answer" for q in questions[1:])
+    nb = answered(assignment, "en", skip=later)
     got = check_outputs(nb)  # allow_errors=False: an error anywhere fails the test
     first, *rest = got
     assert got[first][0].startswith(f"✓ {first}: the visible checks pass"), got[first]
@@ -39,7 +48,7 @@ def test_run_all_reports_every_question(assignment):
 
 
 def test_a_wrong_answer_says_why_with_the_values():
-    nb = grading.answered(ASSIGNMENTS[0], "zh")
+    nb = answered(ASSIGNMENTS[0], "zh")
     answer = next(c for c in nb.cells
                   if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "q2_answer")
     answer.source = "def count_parameters(model):\n    return (1, 2)\n"

@@ -7,9 +7,9 @@ import warnings
 
 import matplotlib
 import pytest
+from checkout import COURSE
 
 from coursekit.notebooks import read_source, source_path
-from coursekit.project import editions
 
 matplotlib.use("Agg")
 TEXT = "前向传播 · forward pass"
@@ -17,7 +17,7 @@ TEXT = "前向传播 · forward pass"
 
 def setup_cell_namespace() -> dict:
     """Run chapter 1's course setup cell (the one every chapter shares) and return its names."""
-    nb = read_source(source_path(editions()[0], "ch01_module_basics"))
+    nb = read_source(source_path(COURSE.editions()[0], "ch01_module_basics"))
     namespace: dict = {}
     exec(next(c.source for c in nb.cells if c.cell_type == "code"), namespace)
     return namespace

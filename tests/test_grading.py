@@ -12,13 +12,19 @@ import re
 import corpus_questions
 import nbformat
 import pytest
+from checkout import COURSE
 
 from coursekit import grading
 from coursekit.__main__ import main
 from coursekit.grading import sandbox
-from coursekit.project import exercise_colab_url
 
-ASSIGNMENTS = grading.assignments()
+
+def answered(assignment: str, language: str, skip: tuple = ()) -> nbformat.NotebookNode:
+    """An answered student notebook of this checkout's assignment."""
+    return grading.answered(assignment, language, skip, source=COURSE.solutions,
+                            exercises=COURSE.exercises)
+
+ASSIGNMENTS = grading.assignments(COURSE.solutions)
 SANDBOXED = sandbox.abi() >= 1  # Landlock (Linux 5.13+); elsewhere kernels can read any file
 
 
@@ -29,36 +35,37 @@ def nbg(cell) -> dict:
 
 def released(assignment: str, language: str) -> nbformat.NotebookNode:
     """The committed student notebook."""
-    return nbformat.read(grading.EXERCISES / assignment / f"{language}.ipynb", as_version=4)
+    return nbformat.read(COURSE.exercises / assignment / f"{language}.ipynb", as_version=4)
 
 
 def points(assignment: str) -> dict[str, float]:
     """Points of each test cell."""
-    nb = grading.sources(assignment)["en"]
+    nb = grading.sources(assignment, COURSE.solutions)["en"]
     return {nbg(c)["grade_id"]: float(nbg(c)["points"]) for c in nb.cells if nbg(c).get("grade")}
 
 
 def test_every_assignment_has_both_languages():
     assert ASSIGNMENTS, "solutions/ holds no assignment"
     for assignment in ASSIGNMENTS:
-        assert set(grading.sources(assignment)) == {"en", "zh"}, assignment
+        assert set(grading.sources(assignment, COURSE.solutions)) == {"en", "zh"}, assignment
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_languages_share_code_and_tests(assignment):
-    src = grading.sources(assignment)
+    src = grading.sources(assignment, COURSE.solutions)
     code = {lang: [(c.source, nbg(c)) for c in nb.cells if c.cell_type == "code"]
             for lang, nb in src.items()}
     assert code["en"] == code["zh"], f"{assignment}: code or test cells differ between editions"
 
 
 def test_exercises_are_generated_from_solutions():
-    assert grading.exercise_problems() == [], "run `python -m coursekit exercises`"
+    problems = grading.exercise_problems(grading.Settings.of(COURSE))
+    assert problems == [], "run `python -m coursekit exercises`"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_exercises_hold_no_solution_and_no_hidden_test(assignment):
-    src = grading.sources(assignment)["en"]
+    src = grading.sources(assignment, COURSE.solutions)["en"]
     region = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
     public = "\n".join(region.sub("", c.source) for c in src.cells)  # what students may see
     secret = [line.strip() for c in src.cells for m in region.finditer(c.source)
@@ -107,7 +114,7 @@ def test_leak_check_sees_through_escaping():
 def test_student_notebooks_link_to_colab(assignment):
     for language in ("en", "zh"):
         text = released(assignment, language).cells[0].source
-        assert f"({exercise_colab_url(assignment, language)})" in text
+        assert f"({COURSE.exercise_colab_url(assignment, language)})" in text
 
 
 # ---------------------------------------------------------------- the corpus
@@ -148,7 +155,7 @@ TAMPER_FILES = ("\nimport pathlib, shutil\n"
 READ_SOURCES = ("import json, pathlib\n"
                 "found = [p for parent in pathlib.Path.cwd().parents\n"
                 "         for p in parent.glob('source/*/en.ipynb')]\n"
-                f"found += sorted(pathlib.Path({str(grading.SOLUTIONS)!r}).glob('*/en.md'))\n"
+                f"found += sorted(pathlib.Path({str(COURSE.solutions)!r}).glob('*/en.md'))\n"
                 "for path in found:\n"
                 "    try:\n"
                 "        cells = json.loads(path.read_text())['cells']\n"
@@ -181,7 +188,7 @@ def write(folder, name, nb_or_text) -> None:
 
 def edited(assignment, grade_id, change, language="en"):
     """The answered notebook with one cell's source changed."""
-    nb = grading.answered(assignment, language)
+    nb = answered(assignment, language)
     cell = next(c for c in nb.cells if nbg(c).get("grade_id") == grade_id)
     cell.source = change(cell.source)
     return nb
@@ -199,27 +206,27 @@ def corpus(folder) -> dict[str, dict]:
         full = points(assignment)
         q1, later = next(iter(full)), tuple(f"{q}_answer" for q in list(full)[1:])
         for language in ("en", "zh"):
-            put(f"{assignment}_solution_{language}.ipynb", grading.answered(assignment, language),
+            put(f"{assignment}_solution_{language}.ipynb", answered(assignment, language),
                 assignment, total=sum(full.values()), language=language)
             put(f"{assignment}_untouched_{language}.ipynb", released(assignment, language),
                 assignment, total=0, language=language)
-        put(f"{assignment}_first_only.ipynb", grading.answered(assignment, "en", skip=later),
+        put(f"{assignment}_first_only.ipynb", answered(assignment, "en", skip=later),
             assignment, total=full[q1])
 
     full, qs = points(FIRST), list(points(FIRST))
     first, last = qs[0], qs[-1]
     total = sum(full.values())
-    put("solution_en.ipynb", grading.answered(FIRST, "en"), total=total)
-    put("solution_zh.ipynb", grading.answered(FIRST, "zh"), total=total, language="zh")
+    put("solution_en.ipynb", answered(FIRST, "en"), total=total)
+    put("solution_zh.ipynb", answered(FIRST, "zh"), total=total, language="zh")
     put("untouched.ipynb", released(FIRST, "en"), total=0)
     later = tuple(f"{q}_answer" for q in qs[1:])
-    put("first_only.ipynb", grading.answered(FIRST, "en", skip=later), total=full[first])
+    put("first_only.ipynb", answered(FIRST, "en", skip=later), total=full[first])
     put("empty.ipynb", "", status="not graded", message="empty file")
-    put("truncated.ipynb", json.dumps(grading.answered(FIRST, "en"))[:500],
+    put("truncated.ipynb", json.dumps(answered(FIRST, "en"))[:500],
         status="not graded", message="not valid JSON")
     put("notes.txt", "my answers are in the notebook", status="not graded",
         message="not a notebook")
-    schema = json.loads(json.dumps(grading.answered(FIRST, "en")))
+    schema = json.loads(json.dumps(answered(FIRST, "en")))
     schema["cells"][0]["cell_type"] = "spreadsheet"
     put("schema.ipynb", json.dumps(schema), status="not graded", message="not a valid notebook")
 
@@ -237,26 +244,26 @@ def corpus(folder) -> dict[str, dict]:
     put("stderr_warnings.ipynb", edited(FIRST, f"{first}_answer", lambda s: s + noisy),
         total=total, review="installs IPython hooks")
 
-    nb = grading.answered(FIRST, "en")
+    nb = answered(FIRST, "en")
     nb.cells = [c for c in nb.cells if nbg(c).get("grade_id") != last]
     put("deleted_test_cell.ipynb", nb, total=total)
 
-    nb = grading.answered(FIRST, "en")
+    nb = answered(FIRST, "en")
     for c in nb.cells:
         if nbg(c).get("grade_id") == last:
             c.metadata["nbgrader"]["grade_id"] = "my_renamed_cell"
     put("renamed_test_cell.ipynb", nb, total=total)
 
-    nb = grading.answered(FIRST, "en")
+    nb = answered(FIRST, "en")
     test = next(i for i, c in enumerate(nb.cells) if nbg(c).get("grade_id") == last)
     nb.cells.insert(test - 1, nb.cells.pop(test))  # test cell moved above its answer
     put("reordered.ipynb", nb, total=total, message=f"put {last}, {last}_answer back in the order")
-    nb = grading.answered(FIRST, "en")  # a stray M key: the answer became a Markdown cell
+    nb = answered(FIRST, "en")  # a stray M key: the answer became a Markdown cell
     at = next(i for i, c in enumerate(nb.cells) if nbg(c).get("grade_id") == f"{qs[1]}_answer")
     nb.cells[at] = nbformat.v4.new_markdown_cell(nb.cells[at].source,
                                                  metadata=nb.cells[at].metadata)
     put("retyped_answer.ipynb", nb, total=total, message=f"made {qs[1]}_answer a code cell again")
-    nb = json.loads(nbformat.writes(grading.answered(FIRST, "en")))  # saved by Colab
+    nb = json.loads(nbformat.writes(answered(FIRST, "en")))  # saved by Colab
     nb["nbformat_minor"] = 0
     nb["metadata"].update(colab={"provenance": [], "name": "ch01.ipynb"}, accelerator="GPU")
     for k, cell in enumerate(nb["cells"]):
@@ -267,7 +274,7 @@ def corpus(folder) -> dict[str, dict]:
             cell["metadata"]["outputId"] = "e1f2"
     put("colab_saved.ipynb", json.dumps(nb), total=total,
         message="upgraded from nbformat 4.0; dropped editor metadata (colab, accelerator)")
-    nb = json.loads(nbformat.writes(grading.answered(FIRST, "zh")))  # saved by VS Code
+    nb = json.loads(nbformat.writes(answered(FIRST, "zh")))  # saved by VS Code
     nb["metadata"].update(vscode={"interpreter": {"hash": "ab12"}},
                           kernelspec={"name": ".venv", "display_name": ".venv (Python 3.12.3)",
                                       "language": "python"})
@@ -275,7 +282,7 @@ def corpus(folder) -> dict[str, dict]:
         cell["metadata"]["vscode"] = {"languageId": "python"}
     put("vscode_saved.ipynb", json.dumps(nb), total=total, language="zh",
         message="dropped editor metadata (vscode)")
-    put("nbformat_v3.ipynb", nbformat.writes(nbformat.convert(grading.answered(FIRST, "en"), 3)),
+    put("nbformat_v3.ipynb", nbformat.writes(nbformat.convert(answered(FIRST, "en"), 3)),
         total=total, message="upgraded from nbformat 3.0")
     torch_error = "import torch\nfrom torch import nn\nnn.Linear(2, 3)(torch.zeros(4))\n"
     put("error_inside_torch.ipynb", edited(FIRST, f"{last}_answer", lambda s: torch_error + s),
@@ -290,7 +297,7 @@ def corpus(folder) -> dict[str, dict]:
             c.source = "pass  # the student replaced the checks"
     put("overwrote_tests.ipynb", nb, total=0)
 
-    nb = grading.answered(FIRST, "zh")
+    nb = answered(FIRST, "zh")
     nb.metadata["course"]["language"] = "en"  # Chinese notebook, wrongly labelled
     put("mislabelled.ipynb", nb, total=total)  # graded as labelled: the tests are the same
 
@@ -314,28 +321,28 @@ def corpus(folder) -> dict[str, dict]:
 
     # What students' tools do to cells.
     qid = qs[1]
-    nb = grading.answered(FIRST, "en")  # Jupyter copy/paste of an answered cell: same metadata
+    nb = answered(FIRST, "en")  # Jupyter copy/paste of an answered cell: same metadata
     at = next(i for i, c in enumerate(nb.cells) if nbg(c).get("grade_id") == f"{qid}_answer")
     nb.cells.insert(at + 1, nbformat.from_dict(json.loads(json.dumps(nb.cells[at]))))
     nb.cells[at + 1]["id"] = "pasted-copy"
     put("pasted_answer.ipynb", nb, total=total, message=f"kept one of 2 copies of {qid}_answer")
-    nb = grading.answered(FIRST, "en")  # the handed-out stub pasted below the answer
+    nb = answered(FIRST, "en")  # the handed-out stub pasted below the answer
     stub = next(c for c in released(FIRST, "en").cells if nbg(c).get("grade_id") == f"{qid}_answer")
     at = next(i for i, c in enumerate(nb.cells) if nbg(c).get("grade_id") == f"{qid}_answer")
     nb.cells.insert(at + 1, nbformat.from_dict(json.loads(json.dumps(stub))))
     nb.cells[at + 1]["id"] = "pasted-stub"
     put("pasted_stub_below.ipynb", nb, total=total)
-    nb = grading.answered(FIRST, "en")  # a test cell pasted twice
+    nb = answered(FIRST, "en")  # a test cell pasted twice
     at = next(i for i, c in enumerate(nb.cells) if nbg(c).get("grade_id") == qid)
     for k in (1, 2):
         nb.cells.insert(at + k, nbformat.from_dict(json.loads(json.dumps(nb.cells[at]))))
         nb.cells[at + k]["id"] = f"pasted-test-{k}"
     put("pasted_test_cell.ipynb", nb, total=total, message=f"kept one of 3 copies of {qid}")
-    nb = grading.answered(FIRST, "en", skip=(f"{last}_answer",))  # Colab deletes unanswered q
+    nb = answered(FIRST, "en", skip=(f"{last}_answer",))  # Colab deletes unanswered q
     nb.cells = [c for c in nb.cells if nbg(c).get("grade_id") != f"{last}_answer"]
     put("deleted_unanswered.ipynb", nb, total=total - full[last],
         message=f"restored {last}_answer from the assignment")
-    put("学生甲.ipynb", grading.answered(FIRST, "zh"), total=total, language="zh",
+    put("学生甲.ipynb", answered(FIRST, "zh"), total=total, language="zh",
         student="学生甲")
 
     helper = ("def filter(params):\n    \"\"\"Trainable ones (named like a builtin).\"\"\"\n"
@@ -352,9 +359,9 @@ def corpus(folder) -> dict[str, dict]:
     put("tuple_that_equals_anything.ipynb", edited(FIRST, f"{qid}_answer", lambda s: fake),
         total=total - full[qid], review="overrides equality")
     ch07 = "ch07_serialisation_modes"
-    q_load = next(nbg(c)["grade_id"] for c in grading.sources(ch07)["en"].cells
+    q_load = next(nbg(c)["grade_id"] for c in grading.sources(ch07, COURSE.solutions)["en"].cells
                   if "recording_load" in c.source)
-    nb = grading.answered(ch07, "en")
+    nb = answered(ch07, "en")
     answer = next(c for c in nb.cells if 'map_location="cpu", weights_only=True)' in c.source
                   and nbg(c).get("solution"))
     answer.source = answer.source.replace('map_location="cpu", weights_only=True)',
@@ -453,7 +460,7 @@ def test_feedback_page_for_every_graded_student(graded):
 
 def hidden_lines(assignment: str) -> list[str]:
     """Lines of the hidden tests that appear nowhere in what students are shown."""
-    src = "\n".join(c.source for c in grading.sources(assignment)["en"].cells)
+    src = "\n".join(c.source for c in grading.sources(assignment, COURSE.solutions)["en"].cells)
     region = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
     public = region.sub("", src)
     return [line.strip() for m in region.finditer(src) for line in m[1].splitlines()
@@ -594,11 +601,11 @@ def test_plain_kernels_are_guarded_and_sandboxed_too(tmp_path):
     enters the sandbox itself."""
     folder = tmp_path / "in"
     folder.mkdir()
-    write(folder, "solution.ipynb", grading.answered(FIRST, "en"))
+    write(folder, "solution.ipynb", answered(FIRST, "en"))
     code, _flag = ATTACKS["monkeypatch_torch"]
     write(folder, "attack.ipynb", edited(FIRST, "q1_answer", lambda s: code))
     write(folder, "reads_sources.ipynb", reads_sources())
-    settings = grading.Settings(zygote=False, jobs=2)
+    settings = grading.Settings.of(COURSE, zygote=False, jobs=2)
     results = {r.file: r for r in grading.grade_folder(folder, tmp_path / "out", settings)}
     full = sum(points(FIRST).values())
     assert results["solution.ipynb"].total == full
@@ -624,7 +631,7 @@ def test_without_the_sandbox_the_attack_reads_the_sources(tmp_path):
 def test_assignment_flag_flags_another_assignment(tmp_path, capsys):
     folder = tmp_path / "in"
     folder.mkdir()
-    write(folder, "wrong_folder.ipynb", grading.answered(FIRST, "en"))
+    write(folder, "wrong_folder.ipynb", answered(FIRST, "en"))
     assert main(["grade", str(folder), "--out", str(tmp_path / "out"),
                  "--assignment", ASSIGNMENTS[4]]) == 0
     with (tmp_path / "out" / "grades.csv").open(encoding="utf-8") as f:
@@ -721,7 +728,7 @@ def test_grader_failure_makes_grade_exit_non_zero(tmp_path, monkeypatch, capsys)
     monkeypatch.setattr(batch, "grade_one", broken)
     folder = tmp_path / "in"
     folder.mkdir()
-    write(folder, "student.ipynb", grading.answered(FIRST, "en"))
+    write(folder, "student.ipynb", answered(FIRST, "en"))
     assert main(["grade", str(folder), "--out", str(tmp_path / "out"), "--jobs", "1",
                  "--no-zygote"]) == 1
     assert "the grader itself failed on 1 of 1 files" in capsys.readouterr().err

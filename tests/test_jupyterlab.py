@@ -14,9 +14,9 @@ import time
 import urllib.request
 
 import pytest
+from checkout import COURSE
 
 from coursekit.notebooks import notebook_path
-from coursekit.project import editions
 from coursekit.serve import browser
 
 TOKEN = "course-test-token"
@@ -41,7 +41,7 @@ def free_port() -> int:
 def lab(tmp_path_factory):
     """JupyterLab serving copies of the widget chapters of both editions; yields its URL."""
     root = tmp_path_factory.mktemp("lab")
-    for ed in editions():
+    for ed in COURSE.editions():
         for page in MOVES:
             (root / ed.key).mkdir(exist_ok=True)
             shutil.copy(notebook_path(ed, page), root / ed.key / f"{page}.ipynb")
@@ -88,7 +88,7 @@ KERNEL_READY = """() => { const w = window.jupyterapp.shell.currentWidget;
   return !!k && k.connectionStatus === 'connected' && k.status === 'idle'; }"""
 
 
-@pytest.mark.parametrize("edition", [ed.key for ed in editions()])
+@pytest.mark.parametrize("edition", [ed.key for ed in COURSE.editions()])
 @pytest.mark.parametrize("page_name", list(MOVES))
 def test_run_all_then_every_control_recomputes_live(lab, chromium, edition, page_name):
     context = chromium.new_context(viewport={"width": 1366, "height": 900})

@@ -17,9 +17,12 @@ PASSES = "def test_passes():\n    assert True\n"
 def run_pytest(tmp_path: Path, files: dict[str, str]) -> tuple[subprocess.CompletedProcess, float]:
     """Run test files under this suite's conftest and settings, with limits scaled down."""
     shutil.copy(ROOT / "tests" / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "checkout.py").write_text(  # the conftest's view of the real checkout
+        f"from coursekit.project import Course\nCOURSE = Course({str(ROOT)!r})\n",
+        encoding="utf-8")
     for name, body in files.items():
         (tmp_path / name).write_text(body, encoding="utf-8")
-    env = {**os.environ, "COURSE_TIMEOUT_SCALE": "0.05", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "COURSE_TIMEOUT_SCALE": "0.05", "PYTHONPATH": f"{ROOT}:{tmp_path}"}
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rA", "-c",
                            str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), "-o",

@@ -6,14 +6,14 @@ import re
 
 import nbformat
 import pytest
+from checkout import COURSE
 
 from coursekit import notebooks
 from coursekit.nbcheck import PROVENANCE
-from coursekit.project import chapter_files, editions, toc_files
 
-PAGES = [(ed, page) for ed in editions() for page in toc_files()]
+PAGES = [(ed, page) for ed in COURSE.editions() for page in COURSE.toc_files()]
 IDS = [f"{ed.key}/{page}" for ed, page in PAGES]
-CHAPTERS = [(ed, page) for ed in editions() for page in chapter_files()]
+CHAPTERS = [(ed, page) for ed in COURSE.editions() for page in COURSE.chapter_files()]
 CHAPTER_IDS = [f"{ed.key}/{page}" for ed, page in CHAPTERS]
 # Colab ships these; a chapter may import nothing else.
 COLAB_MODULES = {"torch", "numpy", "matplotlib", "ipywidgets", "sklearn", "tqdm", "random", "math",
@@ -33,11 +33,11 @@ def code(nb):
 
 
 def test_notebooks_match_their_sources():
-    notebooks.check_sync()
+    notebooks.check_sync(COURSE)
 
 
 def test_editions_have_identical_code():
-    notebooks.check_parity()
+    notebooks.check_parity(COURSE)
 
 
 @pytest.mark.parametrize(("ed", "page"), CHAPTERS, ids=CHAPTER_IDS)
@@ -65,7 +65,7 @@ def test_tracebacks_show_no_local_install_path(ed, page):
     lines = [line for line in text.splitlines() if "-packages/" in line]  # the regex is slow
     assert not any(map(notebooks.LOCAL_PATH.search, lines)), (
         "run `make notebooks` (tracebacks are tidied)")
-    assert str(notebooks.ROOT) not in text
+    assert str(COURSE.root) not in text
 
 
 @pytest.mark.parametrize(("ed", "page"), PAGES, ids=IDS)
@@ -76,7 +76,7 @@ def test_no_warnings_or_stderr_in_stored_outputs(ed, page):
 
 
 def test_setup_cell_is_identical_in_every_chapter():
-    first = {code(stored(ed, page))[0].source for ed in editions() for page in chapter_files()}
+    first = {code(stored(ed, page))[0].source for ed, page in CHAPTERS}
     assert len(first) == 1, "the course setup cell differs between chapters"
     assert first.pop().startswith("#@title Course setup: run this cell first")
 
@@ -99,10 +99,10 @@ CJK = r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]"
 HARD_WRAP = re.compile(CJK + r"\n[ ]*(?![-*|#>`:]|\d+\.)" + CJK)
 
 
-@pytest.mark.parametrize("page", toc_files())
+@pytest.mark.parametrize("page", COURSE.toc_files())
 def test_chinese_prose_is_not_hard_wrapped(page):
     """A line break between two Chinese characters shows as a stray space in the browser."""
-    zh = next(ed for ed in editions() if ed.key == "zh")
+    zh = next(ed for ed in COURSE.editions() if ed.key == "zh")
     nb = notebooks.read_source(notebooks.source_path(zh, page))
     for i, cell in enumerate(c for c in nb.cells if c.cell_type == "markdown"):
         match = HARD_WRAP.search(cell.source)

@@ -13,18 +13,18 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from checkout import COURSE, ROOT
 
 from coursekit import nbcheck, portability
 from coursekit.notebooks import ignore_report, notebook_path
-from coursekit.project import ROOT, chapter_files, editions, toc_files
 
 MIN_EXACT_SHARE = 0.95
 
 
 def stored_notebooks():
     """Every committed notebook."""
-    return [nbformat.read(notebook_path(ed, p), as_version=4) for ed in editions()
-            for p in toc_files()]
+    return [nbformat.read(notebook_path(ed, p), as_version=4) for ed in COURSE.editions()
+            for p in COURSE.toc_files()]
 
 
 @pytest.mark.parametrize(("ref", "test", "agree"), [
@@ -57,8 +57,8 @@ def test_provenance_pattern(line, ok):
 
 
 def test_every_chapter_states_its_provenance():
-    for ed in editions():
-        for page in chapter_files():
+    for ed in COURSE.editions():
+        for page in COURSE.chapter_files():
             nb = nbformat.read(notebook_path(ed, page), as_version=4)
             setup = next(c for c in nb.cells if c.cell_type == "code")
             assert nbcheck.cell_kind(setup) == nbcheck.PROVENANCE_TAG, f"{ed.key}/{page}"

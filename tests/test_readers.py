@@ -8,11 +8,11 @@ import re
 
 import nbformat
 import pytest
+from checkout import COURSE, ROOT
 
 from coursekit import notebooks, readers
-from coursekit.project import ROOT, chapter_files, editions, toc_files
 
-EDITIONS = [ed.key for ed in editions()]
+EDITIONS = [ed.key for ed in COURSE.editions()]
 SAMPLE = """\
 (sec-x)=
 ## A section
@@ -93,9 +93,9 @@ def test_unknown_myst_is_an_error_not_a_leftover():
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
-@pytest.mark.parametrize("page", chapter_files())
+@pytest.mark.parametrize("page", COURSE.chapter_files())
 def test_chapter_reads_as_intended(edition, page):
-    ed = next(e for e in editions() if e.key == edition)
+    ed = next(e for e in COURSE.editions() if e.key == edition)
     nb = nbformat.read(notebooks.notebook_path(ed, page), as_version=4)
     source = notebooks.source_path(ed, page).read_text(encoding="utf-8")
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
@@ -112,10 +112,10 @@ def test_chapter_reads_as_intended(edition, page):
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
-@pytest.mark.parametrize("page", toc_files())
+@pytest.mark.parametrize("page", COURSE.toc_files())
 def test_site_shows_the_code_and_outputs_nbval_checks(edition, page):
     """The site's source of a page is the reader notebook with the MyST text put back."""
-    ed = next(e for e in editions() if e.key == edition)
+    ed = next(e for e in COURSE.editions() if e.key == edition)
     reader = nbformat.read(notebooks.notebook_path(ed, page), as_version=4)
     shown = notebooks.site_source(ed, page)
     assert len(shown.cells) == len(reader.cells)

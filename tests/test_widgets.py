@@ -9,9 +9,9 @@ import itertools
 
 import pytest
 import torch
+from checkout import COURSE, ROOT
 
 from coursekit.notebooks import read_source, source_path
-from coursekit.project import editions
 
 EXPLORER_CELL = "# The explorer widget: the same code in chapters 2 and 4"
 PAGES = {"dropout": "ch02_builtin_layers", "init": "ch04_initialisation"}
@@ -21,7 +21,7 @@ MARKERS = {"dropout": "# The dropout explorer's computation",
 
 def code_cells(page: str) -> list[str]:
     """The code cells of a chapter's English source."""
-    nb = read_source(source_path(editions()[0], page))
+    nb = read_source(source_path(COURSE.editions()[0], page))
     return [c.source for c in nb.cells if c.cell_type == "code"]
 
 
@@ -150,8 +150,6 @@ def run_live(page: str, marker: str, name: str, moves: list[int], compat: bool) 
     import os
     import subprocess
     import sys
-
-    from coursekit.project import ROOT
 
     cells = code_cells(page)
     start = next(i for i, c in enumerate(cells) if c.startswith(EXPLORER_CELL))

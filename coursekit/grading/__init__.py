@@ -14,8 +14,6 @@ from coursekit.grading.batch import grade_folder
 from coursekit.grading.report import Result, merge_csvs
 from coursekit.grading.settings import Settings
 from coursekit.grading.sources import (
-    EXERCISES,
-    SOLUTIONS,
     GradingError,
     answered,
     assignments,
@@ -25,6 +23,6 @@ from coursekit.grading.sources import (
     write_exercises,
 )
 
-__all__ = ["EXERCISES", "SOLUTIONS", "GradingError", "Result", "Settings", "answered",
+__all__ = ["GradingError", "Result", "Settings", "answered",
            "assignments", "exercise_problems", "grade_folder", "merge_csvs", "sources",
            "test_points", "write_exercises"]

@@ -14,22 +14,19 @@ import nbformat
 
 from coursekit.errors import CourseError
 from coursekit.notebooks import stable_ids
-from coursekit.project import ROOT
-
-SOLUTIONS = ROOT / "solutions"
-EXERCISES = ROOT / "exercises"
+from coursekit.project import Course
 
 
 class GradingError(CourseError):
     """The grading inputs or outputs are unusable (not a submission's fault)."""
 
 
-def assignments(source: Path = SOLUTIONS) -> list[str]:
+def assignments(source: Path) -> list[str]:
     """Assignment names: the folders of the instructor sources."""
     return sorted(p.name for p in source.iterdir() if p.is_dir()) if source.is_dir() else []
 
 
-def sources(assignment: str, source: Path = SOLUTIONS) -> dict[str, nbformat.NotebookNode]:
+def sources(assignment: str, source: Path) -> dict[str, nbformat.NotebookNode]:
     """The instructor notebooks of an assignment by language, with stable cell ids."""
     found = {}
     for path in sorted((source / assignment).glob("*.md")):
@@ -59,14 +56,14 @@ def grade_ids(nb) -> set[str]:
 
 
 @functools.cache
-def known_cells(source: Path = SOLUTIONS) -> dict[str, dict[str, set[str]]]:
+def known_cells(source: Path) -> dict[str, dict[str, set[str]]]:
     """grade_ids of every assignment's notebooks: {assignment: {language: ids}}."""
     return {a: {lang: grade_ids(nb) for lang, nb in sources(a, source).items()}
             for a in assignments(source)}
 
 
 @functools.cache
-def test_points(assignment: str, source: Path = SOLUTIONS) -> dict[str, float]:
+def test_points(assignment: str, source: Path) -> dict[str, float]:
     """{grade_id: points} of an assignment's test cells, from the instructor source."""
     nb = next(iter(sources(assignment, source).values()))
     meta = [c.get("metadata", {}).get("nbgrader", {}) for c in nb.cells]
@@ -96,14 +93,14 @@ def generated_exercises(root: Path, settings) -> dict[Path, nbformat.NotebookNod
             for p in sorted((root / "release").rglob("*.ipynb"))}
 
 
-def write_exercises(settings=None) -> list[Path]:
+def write_exercises(course: Course, settings=None) -> list[Path]:
     """Regenerate exercises/ from solutions/ (Colab links first); returns the files written."""
     from coursekit.grading.settings import Settings
     from coursekit.notebooks import fix_links_in
 
-    settings = settings or Settings()
+    settings = settings or Settings.of(course)
     for source in sorted(settings.source.glob("*/*.md")):
-        fix_links_in(source)
+        fix_links_in(course, source)
     with tempfile.TemporaryDirectory(prefix="course-nbgrader-") as tmp:
         released = generated_exercises(Path(tmp), settings)
     for path, nb in released.items():
@@ -112,11 +109,8 @@ def write_exercises(settings=None) -> list[Path]:
     return list(released)
 
 
-def exercise_problems(settings=None) -> list[str]:
+def exercise_problems(settings) -> list[str]:
     """Ways exercises/ differs from what solutions/ generates (empty when up to date)."""
-    from coursekit.grading.settings import Settings
-
-    settings = settings or Settings()
     with tempfile.TemporaryDirectory(prefix="course-nbgrader-") as tmp:
         released = generated_exercises(Path(tmp), settings)
     problems = []
@@ -134,7 +128,7 @@ def exercise_problems(settings=None) -> list[str]:
 
 
 def answered(assignment: str, language: str, skip: tuple = (),
-             source: Path = SOLUTIONS, exercises: Path = EXERCISES) -> nbformat.NotebookNode:
+             *, source: Path, exercises: Path) -> nbformat.NotebookNode:
     """The student notebook with the instructor's answers filled in (except grade_ids in skip)."""
     marker = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
     solved = {grade_id(c): marker.sub("", c.source)
