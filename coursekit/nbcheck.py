@@ -8,10 +8,18 @@ Every code cell is one of four kinds, marked by a tag in its source:
   is not compared, and the cell's own `assert`s check what it shows;
 - `provenance`: the setup cell's last line, checked against `PROVENANCE`.
 Cells tagged `nbval-ignore-output` (timings, progress bars) are not compared either.
+
+nbval executes the first edition's notebooks only: the editions share every code cell (a test
+enforces it), so instead of running the same code again, `edition_differences` checks that every
+other edition's stored outputs are what nbval compares in the first one, once the edition's figure
+and widget labels (the `label(en, zh)` pairs of the code) are mapped back. Images and widget ids
+are not compared, by nbval either; their presence is. `--nbval-all-editions`, or naming another
+edition's notebooks on the command line, runs nbval on them too.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import os
 import re
@@ -19,6 +27,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from coursekit.project import LANGUAGES
 
 NUMERIC, CHAOTIC, PROVENANCE_TAG, IGNORED = "numeric", "chaotic", "provenance", "ignored"
 KIND_TAGS = (NUMERIC, CHAOTIC, PROVENANCE_TAG)
@@ -129,6 +139,134 @@ def kind_counts(notebooks, with_output: bool = False) -> Counter:
     `with_output`: a cell without output is trivially exact)."""
     return Counter(cell_kind(c) for nb in notebooks for c in nb.cells
                    if c.cell_type == "code" and (c.outputs or not with_output))
+
+
+# What nbval leaves out of its comparison (nbval.plugin.IPyNbFile.skip_compare without --nbdime).
+NBVAL_SKIPS = frozenset({"metadata", "traceback", "prompt_number", "output_type", "name",
+                         "execution_count", "application/vnd.jupyter.widget-view+json",
+                         "image/png", "image/jpeg"})
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def label_pairs(sources: list[str]) -> list[tuple[str, str]]:
+    """The (English, Chinese) string pairs that code cells pass to a call such as label(en, zh),
+    longest Chinese text first (so that a longer label is mapped before a part of it)."""
+    pairs = set()
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue  # a cell with IPython magics holds no label
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and len(node.args) == 2 and all(
+                    isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args):
+                en, zh = (a.value for a in node.args)
+                if CJK.search(zh) and not CJK.search(en):
+                    pairs.add((en, zh))
+    return sorted(pairs, key=lambda p: (-len(p[1]), p))
+
+
+def to_first_edition(text: str, pairs: list[tuple[str, str]]) -> str:
+    """Text of another edition with its labels put back in the first edition's language."""
+    for en, zh in pairs:
+        text = text.replace(zh, en)
+    return text
+
+
+def output_shape(outputs: list) -> list[tuple]:
+    """What kinds of output a cell has: (type, stream name, MIME types) per output."""
+    from coursekit.notebooks import coalesce_streams
+
+    return [(o.get("output_type"), o.get("name"), tuple(sorted(o.get("data", {}))))
+            for o in coalesce_streams(copy.deepcopy(list(outputs)))]
+
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def compared_texts(outputs: list) -> list[tuple[str, str]]:
+    """The (key, text) pairs nbval compares in a cell's outputs (streams merged first); a
+    widget's text is keyed `widget:text/plain`."""
+    from coursekit.notebooks import coalesce_streams
+
+    found = []
+    for out in coalesce_streams(copy.deepcopy(list(outputs))):
+        if out.get("output_type") == "stream":
+            found.append((f"stream:{out.get('name')}", "".join(out.get("text", ""))))
+        data = out.get("data", {})
+        for key, value in sorted(data.items()):
+            if key not in NBVAL_SKIPS:
+                text = value if isinstance(value, str) else "".join(value)
+                found.append((f"widget:{key}" if WIDGET in data else key, text))
+        if out.get("output_type") == "error":
+            found.append(("error", f"{out.get('ename')}: {out.get('evalue')}"))
+    return found
+
+
+def same_or_cut(a: str, b: str) -> bool:
+    """Equal texts, or one cut short with "…" (a widget's repr is cut at a fixed length, so the
+    longer labels of one language are cut where the other's are not) and a prefix of the other."""
+    return (a == b or (a.endswith("…") and b.startswith(a[:-1]))
+            or (b.endswith("…") and a.startswith(b[:-1])))
+
+
+def first_difference(a: str, b: str) -> str:
+    """The first line where two texts differ, both versions."""
+    for x, y in zip([*a.splitlines(), ""], [*b.splitlines(), ""], strict=False):
+        if x != y:
+            return f"{x[:80]!r} vs {y[:80]!r}"
+    return f"{a[-80:]!r} vs {b[-80:]!r}"
+
+
+def edition_differences(first, other) -> list[str]:
+    """How another edition's stored outputs differ from the first edition's, as nbval compares
+    them (by cell kind), after mapping the other edition's labels back; [] when they agree."""
+    a_cells = [c for c in first.cells if c.cell_type == "code"]
+    b_cells = [c for c in other.cells if c.cell_type == "code"]
+    if [c.source for c in a_cells] != [c.source for c in b_cells]:
+        return ["the code cells differ (the editions must share them: see check_parity)"]
+    pairs = label_pairs([c.source for c in a_cells])
+    agree = {NUMERIC: numbers_agree, PROVENANCE_TAG: provenance_agrees}
+    problems = []
+    for i, (a, b) in enumerate(zip(a_cells, b_cells, strict=True)):
+        kind = cell_kind(a)
+        if kind in (IGNORED, CHAOTIC):
+            continue  # not compared by nbval either (timing, progress, training results)
+        if output_shape(a.outputs) != output_shape(b.outputs):
+            problems.append(f"code cell {i}: outputs {output_shape(b.outputs)} where the first "
+                            f"edition has {output_shape(a.outputs)}")
+            continue
+        same = agree.get(kind, str.__eq__)
+        for (key, ta), (_, tb) in zip(compared_texts(a.outputs), compared_texts(b.outputs),
+                                      strict=True):
+            tb = to_first_edition(tb, pairs)
+            if not (same_or_cut if key.startswith("widget:") else same)(ta, tb):
+                problems.append(f"code cell {i} ({kind}) {key}: {first_difference(ta, tb)}")
+    return problems
+
+
+def pytest_addoption(parser):
+    """--nbval-all-editions: execute every edition's notebooks, not only the first's."""
+    parser.addoption("--nbval-all-editions", action="store_true",
+                     help="nbval every edition's notebooks (default: the first edition's; the "
+                          "others' stored outputs are compared with it by tests/test_editions.py)")
+
+
+def named_on_command_line(path: Path, config) -> bool:
+    """Whether a notebook, or its folder, is named on the command line."""
+    here = Path(config.invocation_params.dir)
+    named = {(here / arg.split("::")[0]).resolve() for arg in config.args}
+    return path.resolve() in named or path.parent.resolve() in named
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Leave out the notebooks of editions other than the first (see the module docstring)."""
+    if collection_path.suffix != ".ipynb" or config.getoption("nbval_all_editions"):
+        return None
+    folder = collection_path.parent
+    if folder.parent != config.rootpath / "notebooks" or folder.name == LANGUAGES[0]:
+        return None
+    return None if named_on_command_line(collection_path, config) else True
 
 
 def pytest_configure(config):
