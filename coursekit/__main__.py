@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from coursekit.errors import CourseError, UsageError
-from coursekit.project import Course
+from coursekit.project import LANGUAGES, Course
 
 
 def cmd_assets(args) -> int:
@@ -266,7 +266,7 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--source", help="instructor sources used for grading (default: solutions/)")
     m.set_defaults(func=cmd_grade_merge)
     for name, func, default in (("matrix", cmd_matrix, None), ("platforms", cmd_platforms, None),
-                                ("drift", cmd_drift, "en"), ("run-all", cmd_run_all, None)):
+                                ("drift", cmd_drift, LANGUAGES[0]), ("run-all", cmd_run_all, None)):
         c = sub.add_parser(name, help=func.__doc__)
         if name != "platforms":
             c.add_argument("--edition", default=default, help="only this edition (en, zh)")

@@ -93,7 +93,9 @@ def test_root_uses_browser_language(chromium, base_url):
     page = watched_page(context, base_url)
     page.goto(f"{base_url}/")
     page.wait_for_url(f"{base_url}/zh/index.html")
+    page.wait_for_load_state("networkidle")
     context.close()
+    assert page.problems == []
 
 
 def test_root_remembers_the_readers_choice(chromium, base_url):

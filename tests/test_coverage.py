@@ -46,7 +46,9 @@ SYLLABUS_APIS = {
     ],
     "ch05_containers": [
         r"nn\.Sequential\(", r"OrderedDict\(", r"\.add_module\(", r"nn\.ModuleList\(",
-        r"nn\.ModuleDict\(", r"nn\.ParameterList\(", r"\.append\(", r"\.extend\(", r"\.insert\(",
+        r"nn\.ModuleDict\(", r"nn\.ParameterList\(",
+        # a container's own methods, given a module (a list's .append(x) would not do)
+        r"\.append\(nn\.\w+\(", r"\.extend\(\[nn\.\w+\(", r"\.insert\(-?\d+, nn\.\w+\(",
     ],
     "ch06_hooks": [
         r"\.register_forward_hook\(", r"\.register_forward_pre_hook\(",
@@ -63,7 +65,8 @@ SYLLABUS_APIS = {
         r"nn\.Sequential\(", r"nn\.AdaptiveAvgPool2d\(", r"nn\.Flatten\(", r"nn\.Dropout\(",
         r"\.apply\(", r"DataLoader\(", r"Dataset\b", r"nn\.CrossEntropyLoss\(",
         r"torch\.optim\.AdamW\(", r"torch\.optim\.Adam\(", r"CosineAnnealingLR\(",
-        r"clip_grad_norm_\(", r"tqdm", r"\.register_forward_hook\(", r"torch\.amp\.autocast\(",
+        r"clip_grad_norm_\(", r"\btqdm\((?!\))", r"\.register_forward_hook\(",
+        r"torch\.amp\.autocast\(",
         r"torch\.amp\.GradScaler\(", r"torch\.save\(", r"torch\.load\(", r"\.eval\(\)",
         r"load_digits\(",
     ],
@@ -77,3 +80,15 @@ def test_chapter_executes_every_syllabus_api(page):
                      if c.cell_type == "code")
     missing = [api for api in SYLLABUS_APIS[page] if not re.search(api, code)]
     assert missing == [], f"{page} never runs {missing}"
+
+
+@pytest.mark.parametrize(("api", "decoy"), [
+    (r"\.append\(nn\.\w+\(", "losses.append(loss.item())"),
+    (r"\.extend\(\[nn\.\w+\(", "names.extend(more)"),
+    (r"\.insert\(-?\d+, nn\.\w+\(", 'as_list.insert(5, "Dropout")'),
+    (r"\btqdm\((?!\))", "from tqdm.auto import tqdm"),
+])
+def test_syllabus_patterns_are_not_met_by_lookalikes(api, decoy):
+    """Positive control: an import or a plain list method does not count as using the API."""
+    assert any(api in apis for apis in SYLLABUS_APIS.values()), f"{api} left the syllabus"
+    assert not re.search(api, decoy)

@@ -12,14 +12,18 @@ from checkout import COURSE
 from coursekit.notebooks import read_source, source_path
 
 matplotlib.use("Agg")
-TEXT = "前向传播 · forward pass"
 
 
-def setup_cell_namespace() -> dict:
-    """Run chapter 1's course setup cell (the one every chapter shares) and return its names."""
+def setup_cell_namespace(prefer: str | None = None) -> dict:
+    """Run chapter 1's course setup cell (the one every chapter shares) and return its names;
+    `prefer` puts a font first in the setup cell's list of CJK fonts."""
     nb = read_source(source_path(COURSE.editions()[0], "ch01_module_basics"))
+    source = next(c.source for c in nb.cells if c.cell_type == "code")
+    if prefer:
+        assert "CJK_FONTS = (" in source, "the setup cell no longer lists CJK_FONTS"
+        source = source.replace("CJK_FONTS = (", f"CJK_FONTS = ({prefer!r}, ", 1)
     namespace: dict = {}
-    exec(next(c.source for c in nb.cells if c.cell_type == "code"), namespace)
+    exec(source, namespace)
     return namespace
 
 
@@ -42,13 +46,17 @@ def test_setup_cell_finds_a_cjk_font_and_chinese_renders(capsys):
     render(ns["label"]("forward pass", "前向传播"))
 
 
-def test_missing_glyphs_are_caught(monkeypatch):
+def test_a_setup_cell_font_without_chinese_glyphs_is_caught(monkeypatch):
+    """The positive control of the test above: had the setup cell chosen a font without Chinese
+    glyphs (here DejaVu Sans, put first in its list), the same check fails on the same label."""
     import matplotlib.pyplot as plt
 
-    monkeypatch.setitem(plt.rcParams, "font.sans-serif", ["DejaVu Sans"])
+    monkeypatch.setitem(plt.rcParams, "font.sans-serif", list(plt.rcParams["font.sans-serif"]))
     monkeypatch.setitem(plt.rcParams, "font.family", ["sans-serif"])
+    ns = setup_cell_namespace(prefer="DejaVu Sans")
+    assert ns["CJK_FONT"] == "DejaVu Sans"
     with pytest.raises(UserWarning, match="missing from font"):
-        render(TEXT)
+        render(ns["label"]("forward pass", "前向传播"))
 
 
 def test_without_cjk_font_labels_fall_back_to_english(monkeypatch, capsys):

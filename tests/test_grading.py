@@ -391,8 +391,9 @@ def graded(tmp_path_factory, own_orphans):
     assert main(["grade-merge", str(out / "grades.csv"), str(out / "shard1" / "grades.csv"),
                  str(out / "shard2" / "grades.csv")]) == 0
     with (out / "grades.csv").open(encoding="utf-8") as f:
-        rows = {r["file"]: r for r in csv.DictReader(f)}
-    return expect, rows, out
+        listed = list(csv.DictReader(f))
+    rows = {r["file"]: r for r in listed}
+    return expect, rows, out, listed
 
 
 def feedback(out, student: str) -> str:
@@ -402,8 +403,10 @@ def feedback(out, student: str) -> str:
 
 
 def test_every_file_has_exactly_one_row(graded):
-    expect, rows, _ = graded
-    assert sorted(rows) == sorted(expect)
+    expect, _, _, listed = graded
+    files = [r["file"] for r in listed]  # a list: a file graded twice shows twice
+    assert sorted(files) == sorted(expect)
+    assert len({r["student"] for r in listed}) == len(listed), "a student id is repeated"
 
 
 def graded_names(status: str = "graded") -> list[str]:
@@ -418,7 +421,7 @@ def graded_names(status: str = "graded") -> list[str]:
 
 @pytest.mark.parametrize("name", graded_names())
 def test_submission_gets_the_expected_score(graded, name):
-    expect, rows, _ = graded
+    expect, rows, _, _ = graded
     row, want = rows[name], expect[name]
     assert row["status"] == "graded", row
     assert row["assignment"] == want["assignment"], row
@@ -434,7 +437,7 @@ def test_submission_gets_the_expected_score(graded, name):
 
 @pytest.mark.parametrize("name", graded_names("not graded"))
 def test_unreadable_file_is_reported_not_fatal(graded, name):
-    expect, rows, out = graded
+    expect, rows, out, _ = graded
     row = rows[name]
     assert row["status"] == expect[name]["status"] and expect[name]["message"] in row["message"]
     assert float(row["total"]) == 0
@@ -442,7 +445,7 @@ def test_unreadable_file_is_reported_not_fatal(graded, name):
 
 
 def test_english_and_chinese_solutions_score_alike(graded):
-    _, rows, _ = graded
+    _, rows, _, _ = graded
     qs = list(points(FIRST))
     assert [rows["solution_en.ipynb"][q] for q in qs] == [rows["solution_zh.ipynb"][q] for q in qs]
     for assignment in ASSIGNMENTS[1:]:
@@ -451,7 +454,7 @@ def test_english_and_chinese_solutions_score_alike(graded):
 
 
 def test_feedback_page_for_every_graded_student(graded):
-    _, rows, out = graded
+    _, rows, out, _ = graded
     pages = {p.stem for p in out.rglob("feedback/*.html")}
     assert {r["student"] for r in rows.values()} <= pages
     for page in out.rglob("feedback/*.html"):  # read offline: nothing fetched from a CDN
@@ -492,7 +495,7 @@ def test_feedback_leak_check_finds_a_planted_line():
 
 @pytest.mark.parametrize("name", LEAK_CHECKED)
 def test_feedback_shows_no_hidden_test(graded, name):
-    expect, rows, out = graded
+    expect, rows, out, _ = graded
     text = page_text(feedback(out, rows[name]["student"]))
     secret = hidden_lines(expect[name]["assignment"])
     assert secret
@@ -501,7 +504,7 @@ def test_feedback_shows_no_hidden_test(graded, name):
 
 
 def test_feedback_names_student_assignment_and_questions(graded):
-    _, rows, out = graded
+    _, rows, out, _ = graded
     page = feedback(out, rows["first_only.ipynb"]["student"])
     title = re.search(r"<title>(.*?)</title>", page, re.S)[1]
     assert title == f"first_only · {FIRST}"
@@ -517,7 +520,7 @@ def test_feedback_names_student_assignment_and_questions(graded):
 def test_feedback_hides_install_paths_and_hidden_line_numbers(graded):
     import sys
 
-    _, rows, out = graded
+    _, rows, out, _ = graded
     text = page_text(feedback(out, rows["error_inside_torch.ipynb"]["student"]))
     assert "mat1 and mat2 shapes cannot be multiplied" in text
     assert "<site-packages>/torch/nn/modules/" in text
@@ -529,21 +532,21 @@ def test_feedback_hides_install_paths_and_hidden_line_numbers(graded):
 
 
 def test_correct_answers_trigger_no_restoration(graded):
-    _, rows, out = graded
+    _, rows, out, _ = graded
     for name, row in rows.items():
         if "solution" in name:
             assert "[grader] restored" not in feedback(out, row["student"]), name
 
 
 def test_attacks_are_reported_in_the_feedback(graded):
-    _, rows, out = graded
+    _, rows, out, _ = graded
     text = feedback(out, rows["monkeypatch_torch.ipynb"]["student"])
     assert "[grader] restored" in text and "torch.allclose" in text
     assert "q1 (AssertionError: forward must return" in rows["monkeypatch_torch.ipynb"]["message"]
 
 
 def test_messages_name_why_points_were_lost(graded):
-    _, rows, _ = graded
+    _, rows, _, _ = graded
     assert rows["solution_en.ipynb"]["message"] == "all checks passed"
     assert rows["first_only.ipynb"]["message"].startswith(
         "lost points on q2 (NotImplementedError: not answered)")
@@ -551,7 +554,7 @@ def test_messages_name_why_points_were_lost(graded):
 
 
 def test_merge_refuses_a_student_in_two_shards(graded, tmp_path):
-    _, _, out = graded
+    _, _, out, _ = graded
     part = out / "shard1" / "grades.csv"
     assert main(["grade-merge", str(tmp_path / "all.csv"), str(part), str(part)]) == 2
     assert not (tmp_path / "all.csv").exists()
@@ -753,7 +756,7 @@ def test_lost_reasons_survive_parentheses():
 def test_class_report_states_the_statistics(graded):
     import html as html_module
 
-    _, rows, out = graded
+    _, rows, out, _ = graded
     page = (out / "report.html").read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)=["']https?://""", page), "the report must work offline"
     assert page.count("data:image/png;base64,") == len(ASSIGNMENTS)  # one histogram each
