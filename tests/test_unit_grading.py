@@ -169,3 +169,26 @@ def test_tidy_traceback_of_a_test_cell_is_its_last_line():
              "traceback": ["frame in hidden test line 12", "AssertionError: q1 wrong"]}
     assert tidy_traceback(error, test=True) == ["AssertionError: q1 wrong"]
     assert tidy_traceback({**error, "traceback": ["in course_guard", "x"]}, test=False) == ["x"]
+
+
+def test_attach_gives_up_on_a_silent_kernel_factory(tmp_path, monkeypatch):
+    """A factory that accepts but never answers costs ATTACH_TIMEOUT, then a plain kernel."""
+    import socket
+    import time
+
+    from coursekit.grading import zygote
+
+    class PlainKernel:
+        def launch(self, *args):
+            raise SystemExit("plain kernel")
+
+    path = str(tmp_path / "z.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
+        silent.bind(path)
+        silent.listen()
+        monkeypatch.setattr(zygote, "ATTACH_TIMEOUT", 0.5)
+        monkeypatch.setattr(zygote, "load_sibling", lambda name: PlainKernel())
+        start = time.perf_counter()
+        with pytest.raises(SystemExit, match="plain kernel"):
+            zygote.attach(path, "boot.py", "{}", str(tmp_path / "kernel.json"))
+    assert time.perf_counter() - start < 5

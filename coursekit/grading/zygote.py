@@ -123,6 +123,9 @@ def alive(pid: int) -> bool:
     return True
 
 
+ATTACH_TIMEOUT = 30.0  # seconds to wait for the zygote's answer; then start a plain kernel
+
+
 def attach(sock_path: str, boot: str, policy: str, connection_file: str) -> int:
     """The process Jupyter starts: get a kernel from the zygote and live as long as it does.
 
@@ -133,10 +136,11 @@ def attach(sock_path: str, boot: str, policy: str, connection_file: str) -> int:
                "env": dict(os.environ), "client_pid": os.getpid(), "policy": json.loads(policy)}
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(ATTACH_TIMEOUT)  # a zygote that hangs must not hang the batch
             conn.connect(sock_path)
             conn.sendall((json.dumps(request) + "\n").encode())
             kernel = int(conn.makefile("r").readline())
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # socket.timeout is an OSError
         load_sibling("sandbox").launch(policy, boot, connection_file)
 
     def forward(signum, _frame) -> None:
