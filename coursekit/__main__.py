@@ -86,13 +86,37 @@ CHECK_KINDS = "unit or content or lint"  # `make check`: no kernel, no browser, 
 
 
 def cmd_test(args) -> int:
-    """Run every test (pytest: unit, nbval, build, browser, ruff); --check: the quick ones."""
+    """Run every test (pytest: unit, nbval, build, browser, ruff); --check: the quick ones.
+
+    Without pytest arguments the two independent stages, nbval over notebooks/ and the tests in
+    tests/, run at the same time in two processes (one core each), nbval's report after."""
     import pytest
 
-    extra = ["-q", "-m", CHECK_KINDS] if args.check else []
     root = args.course.root
     here = ["--rootdir", str(root), "-c", str(root / "pyproject.toml")]
-    return int(pytest.main([*extra, *here, *args.pytest_args]))
+    if args.check or args.pytest_args or args.serial:
+        extra = ["-q", "-m", CHECK_KINDS] if args.check else []
+        return int(pytest.main([*extra, *here, *args.pytest_args]))
+    return run_stages(root, here)
+
+
+def run_stages(root: Path, here: list[str]) -> int:
+    """pytest on notebooks/ (its output kept until the end) beside pytest on tests/; the worse
+    exit code."""
+    import subprocess
+    import tempfile
+
+    pytest_cmd = [sys.executable, "-m", "pytest", *here]
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
+        nbval = subprocess.Popen([*pytest_cmd, "-o", "cache_dir=_build/pytest-cache/nbval",
+                                  "notebooks"], cwd=root, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            tests = subprocess.run([*pytest_cmd, "tests"], cwd=root).returncode
+        finally:
+            nbval_code = nbval.wait()
+        log.seek(0)
+        print(f"\n==== nbval (notebooks/, run alongside) ====\n{log.read()}", flush=True)
+    return max(tests, nbval_code)
 
 
 def cmd_bench(args) -> int:
@@ -238,6 +262,8 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("test", help=cmd_test.__doc__)
     t.add_argument("--check", action="store_true",
                    help=f"only the quick tests (-m '{CHECK_KINDS}')")
+    t.add_argument("--serial", action="store_true",
+                   help="one pytest process for everything (default: nbval beside the rest)")
     t.add_argument("pytest_args", nargs=argparse.REMAINDER)
     t.set_defaults(func=cmd_test)
     k = sub.add_parser("bench", help=cmd_bench.__doc__)

@@ -291,3 +291,35 @@ def pytest_collection_modifyitems(session, config, items):
             install(item)
             item.add_marker(pytest.mark.nbval)
             item.add_marker(pytest.mark.timeout(NBVAL_TIMEOUT))
+
+
+EXECUTED = pytest.StashKey[list]()
+
+
+def pytest_collection_finish(session):
+    """Remember which notebooks nbval executes in this run (for the summary)."""
+    paths = {str(i.fspath) for i in session.items if type(i).__name__ == "IPyNbCell"}
+    session.config.stash[EXECUTED] = sorted(paths)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many notebook cells of each kind nbval checked, and how (when it ran)."""
+    import nbformat
+
+    from coursekit.notebooks import ignore_report
+
+    paths = terminalreporter.config.stash.get(EXECUTED, [])
+    if not paths:
+        return
+    nbs = [nbformat.read(p, as_version=4) for p in paths]
+    compared = sum(ignore_report(nb)[0] for nb in nbs)
+    k = kind_counts(nbs)
+    printing = kind_counts(nbs, with_output=True)
+    share = printing["exact"] / max(sum(printing[x] for x in ("exact", NUMERIC, PROVENANCE_TAG)),
+                                    1)
+    terminalreporter.write_line(
+        f"nbval: {len(nbs)} notebooks, {compared} code cells compared: {k['exact']} exact "
+        f"({share:.1%} of the compared cells that print), {k[NUMERIC]} numeric ({TOLERANCE}), "
+        f"{k[PROVENANCE_TAG]} provenance lines (pattern); not compared: {k[CHAOTIC]} chaotic "
+        f"(checked by their asserts), {k[IGNORED]} timing/progress (nondeterministic-* tag); "
+        "the other editions' stored outputs are checked against these (tests/test_editions.py)")

@@ -1,16 +1,13 @@
-"""Shared fixtures (the built site, built once per session), the kind of every test (a marker,
-given by its file) with its time limit, and the nbval cell report."""
+"""Shared fixtures (the built site, built once per session) and the kind of every test (a marker,
+given by its file) with its time limit. The nbval cell report is coursekit.nbcheck's."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import nbformat
 import pytest
 from checkout import COURSE
-
-from coursekit.notebooks import ignore_report
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +20,6 @@ def site(tmp_path_factory):
     return out
 
 
-RAN_NBVAL = pytest.StashKey[bool]()
 # The kind of each test file's tests; a test may name another kind with its own marker.
 KIND_OF_FILE = {
     "test_lint.py": "lint",
@@ -70,32 +66,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.timeout(TIMEOUTS[kind] * timeout_scale()))
 
 
-def pytest_collection_finish(session):
-    """Remember whether nbval cells are among the selected tests (for the summary)."""
-    session.config.stash[RAN_NBVAL] = any(type(i).__name__ == "IPyNbCell" for i in session.items)
-
-
 def timeout_scale() -> float:
     """A factor for every limit (COURSE_TIMEOUT_SCALE, default 1), for slow machines."""
     return float(os.environ.get("COURSE_TIMEOUT_SCALE", "1"))
-
-
-def pytest_terminal_summary(terminalreporter):
-    """Say how many notebook cells of each kind nbval checks, and how (when it ran)."""
-    from coursekit import nbcheck
-
-    if not terminalreporter.config.stash.get(RAN_NBVAL, False):
-        return
-    paths = sorted((COURSE.root / "notebooks").rglob("*.ipynb"))
-    nbs = [nbformat.read(p, as_version=4) for p in paths]
-    compared = sum(ignore_report(nb)[0] for nb in nbs)
-    k = nbcheck.kind_counts(nbs)
-    printing = nbcheck.kind_counts(nbs, with_output=True)
-    share = printing["exact"] / max(sum(printing[x] for x in ("exact", "numeric", "provenance")), 1)
-    terminalreporter.write_line(
-        f"nbval: {compared} code cells compared: {k['exact']} exact "
-        f"({share:.1%} of the compared cells that print), {k[nbcheck.NUMERIC]} numeric "
-        f"({nbcheck.TOLERANCE}), {k[nbcheck.PROVENANCE_TAG]} provenance lines (pattern); "
-        f"not compared: {k[nbcheck.CHAOTIC]} chaotic (checked by their asserts), "
-        f"{k[nbcheck.IGNORED]} timing/progress (nondeterministic-* tag)"
-    )
