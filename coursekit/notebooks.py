@@ -15,7 +15,7 @@ import jupytext
 import nbformat
 
 from coursekit import readers
-from coursekit.errors import SyncError, TwinError
+from coursekit.errors import NotebookFailedError, SyncError, TwinError
 from coursekit.project import Course, Edition
 
 COLAB_LINK = re.compile(
@@ -313,6 +313,7 @@ def carry_outputs(edition: Edition, page: str) -> bool:
 def execute(edition: Edition, page: str, timeout: int = 600) -> Path:
     """Execute a page's source in an empty temporary folder and store the notebook."""
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
 
     nb = stable_ids(reader_source(edition, page))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -325,7 +326,13 @@ def execute(edition: Edition, page: str, timeout: int = 600) -> Path:
                 record_timing=False, store_widget_state=True,
             )
             with reference_env(), environment({"COURSE_EDITION": edition.key}):
-                client.execute()
+                try:
+                    client.execute()
+                except CellExecutionError as exc:
+                    raise NotebookFailedError(
+                        f"{edition.key}/{page} failed: {exc.ename}: {exc.evalue} (a cell not "
+                        f"tagged raises-exception): fix it in book/{edition.key}/{page}.md, "
+                        "then run `make notebooks` again") from None
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = tidy_tracebacks(coalesce_streams(cell.outputs))

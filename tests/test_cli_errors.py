@@ -132,3 +132,21 @@ def test_a_good_command_still_works(root, capsys):
             import nbformat
             nbformat.write(notebooks.reader_source(ed, page), path)
     assert main(["--root", root, "check"]) == 0, capsys.readouterr().err
+
+
+def test_a_notebook_that_fails_while_executing(root, capsys, monkeypatch):
+    import nbclient
+    from nbclient.exceptions import CellExecutionError
+
+    class FailingClient:
+        def __init__(self, nb, **kwargs):
+            pass
+
+        def execute(self):
+            raise CellExecutionError("traceback", "NameError", "name 'x' is not defined")
+
+    monkeypatch.setattr(nbclient, "NotebookClient", FailingClient)
+    err = one_line_error(capsys, ["--root", root, "execute", "--force", "--edition", "en",
+                                  "ch01_first"])
+    assert "NotebookFailedError: en/ch01_first failed: NameError" in err
+    assert "then run `make notebooks` again" in err

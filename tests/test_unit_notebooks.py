@@ -189,3 +189,22 @@ def test_ignore_report_counts_and_names_cells_without_a_reason():
     assert (compared, ignored) == (1, 3)
     assert problems == ["code cell 1 ignores its output without a reason tag",
                         "code cell 3 is chaotic but asserts nothing about what it shows"]
+
+
+def test_a_failing_cell_is_one_line_naming_the_source(course, monkeypatch):
+    import nbclient
+    from nbclient.exceptions import CellExecutionError
+
+    from coursekit.errors import NotebookFailedError
+
+    class FailingClient:
+        def __init__(self, nb, **kwargs):
+            pass
+
+        def execute(self):
+            raise CellExecutionError("traceback", "ZeroDivisionError", "division by zero")
+
+    monkeypatch.setattr(nbclient, "NotebookClient", FailingClient)
+    with pytest.raises(NotebookFailedError, match=r"zh/ch01_first failed: ZeroDivisionError: "
+                                                  r"division by zero .*book/zh/ch01_first\.md"):
+        notebooks.execute(course.edition("zh"), "ch01_first")
