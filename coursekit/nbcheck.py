@@ -38,7 +38,7 @@ TOLERANCE = (f"|a - b| <= {ATOL:g} + {RTOL:g}·|a|, or at most {LAST_DIGITS} uni
 PROVENANCE = re.compile(
     r"torch 2\.13\.0(\+\w+)? \| device: (cpu|cuda|mps) \| CPU: [A-Z0-9_ ]+ \| threads: \d+ "
     r"\| CJK font: .+")
-NBVAL_TIMEOUT = 300  # seconds per cell item, kernel start included (nbval's own limit is per cell)
+NBVAL_TIMEOUT = 600  # seconds per cell item, kernel start included (nbval: 300 s per cell)
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 
 

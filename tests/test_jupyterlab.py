@@ -116,12 +116,12 @@ def test_run_all_then_every_control_recomputes_live(lab, chromium, edition, page
     name, moves = MOVES[page_name]
     explorer = panel.locator(".course-explorer").filter(
         has=page.locator(f"img[alt^='{name[edition]}']"))
-    explorer.first.wait_for(timeout=30_000)
+    explorer.first.wait_for(timeout=120_000)
     assert explorer.count() == 1
     for n, labels in enumerate(moves, start=1):
         explorer.get_by_role("button", name=labels[edition == "zh"], exact=True).click()
         status = LIVE[edition].format(n=n)
-        explorer.get_by_text(status, exact=True).wait_for(timeout=30_000)
+        explorer.get_by_text(status, exact=True).wait_for(timeout=60_000)
         frame = explorer.locator("img[alt]:visible")
         assert frame.count() == 1
         assert frame.get_attribute("alt").endswith(f" · live {n}"), "the kernel drew this frame"
