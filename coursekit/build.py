@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from coursekit import assets, glossary, notebooks
+from coursekit import assets, glossary, notebooks, offline, slim
 from coursekit.errors import BuildError, MissingToolError, TocError
 from coursekit.project import BUILD, ROOT, SITE, Edition, book_config, check_pages, editions, toc
 
@@ -98,6 +98,7 @@ def build_edition(edition: Edition, out: Path = SITE, fresh: bool = False) -> No
         )
     install_static(out / edition.key, out / "_assets")
     install_reader_notebooks(edition, out / edition.key)
+    slim.slim_edition(out / edition.key, assets.NODE_MODULES, out / "_assets")
 
 
 def install_reader_notebooks(edition: Edition, edition_dir: Path) -> None:
@@ -163,6 +164,7 @@ def preflight() -> None:
         raise MissingToolError(
             "Node.js is not installed: apt-get install nodejs npm, then `make setup`."
         )
+    slim.check_node()
     check_pages()
     notebooks.check_sync()
 
@@ -173,4 +175,7 @@ def build_site(out: Path = SITE, fresh: bool = False) -> Path:
     assets.copy_assets(out / "_assets")
     for edition in editions():
         build_edition(edition, out, fresh)
-    return write_chooser(out)
+    chooser = write_chooser(out)
+    slim.add_favicon(chooser, f"{editions()[0].key}/")
+    offline.build_offline(out)
+    return chooser
