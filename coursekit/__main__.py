@@ -89,8 +89,12 @@ def cmd_test(args) -> int:
 
 def cmd_bench(args) -> int:
     """Print timings and page weights."""
-    from coursekit.bench import run_bench
+    from pathlib import Path
 
+    from coursekit.bench import run_bench, run_weights
+
+    if args.weights:
+        return run_weights(Path(args.weights))
     run_bench(full=not args.quick)
     return 0
 
@@ -239,6 +243,8 @@ def parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_test)
     k = sub.add_parser("bench", help=cmd_bench.__doc__)
     k.add_argument("--quick", action="store_true", help="skip timing the whole test suite")
+    k.add_argument("--weights", metavar="SITE", help="only the page weights of a built site "
+                   "(e.g. _build/html); exits 1 on a page over budget")
     k.set_defaults(func=cmd_bench)
     sub.add_parser("exercises", help=cmd_exercises.__doc__).set_defaults(func=cmd_exercises)
     g = sub.add_parser("grade", help=cmd_grade.__doc__)

@@ -174,6 +174,16 @@ def weight_table(weights: dict[str, Weight]) -> str:
     return "\n".join(lines)
 
 
+def run_weights(site: Path) -> int:
+    """Print the page weights of a built site and its offline zip; 1 if a page is over budget."""
+    weights = page_weights(site)
+    print(weight_table(weights))
+    zip_path = site / "nn-module-course-offline.zip"
+    if zip_path.is_file():
+        print(f"offline copy: {zip_path.stat().st_size / 1e6:.1f} MB ({zip_path.name})")
+    return int(bool(budget_misses(weights)))
+
+
 def grading_throughput(count: int = 40) -> tuple[float, float, float]:
     """(submissions per minute, s per submission, start-up s) for a class of `count` notebooks.
 
