@@ -98,7 +98,7 @@ def build_edition(edition: Edition, out: Path = SITE, fresh: bool = False) -> No
         )
     install_static(out / edition.key, out / "_assets")
     install_reader_notebooks(edition, out / edition.key)
-    slim.slim_edition(out / edition.key, assets.NODE_MODULES, out / "_assets")
+    slim.slim_edition(out / edition.key, assets.NODE_MODULES)
 
 
 def install_reader_notebooks(edition: Edition, edition_dir: Path) -> None:

@@ -40,26 +40,27 @@ SEARCH_FILES = ("searchtools.js", "language_data.js", "searchindex.js")
 # Icons the theme and the course use, drawn for a 16x16 box with the current text colour.
 S = '<path fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" ' \
     'stroke-linejoin="round" d="'
+DOT = '<circle cx="{}" cy="{}" r="{}" fill="currentColor"/>'
 ICONS = {
     "fa-angle-left": S + 'M10 3 5 8l5 5"/>',
     "fa-angle-right": S + 'M6 3l5 5-5 5"/>',
     "fa-arrow-up": S + 'M8 13V3M4 7l4-4 4 4"/>',
     "fa-bars": S + 'M2 4h12M2 8h12M2 12h12"/>',
-    "fa-list": S + 'M5 4h9M5 8h9M5 12h9"/><circle cx="2" cy="4" r="1"/><circle cx="2" cy="8" '
-               'r="1"/><circle cx="2" cy="12" r="1"/>',
+    "fa-list": S + 'M5 4h9M5 8h9M5 12h9"/>' + DOT.format(2, 4, 1) + DOT.format(2, 8, 1)
+               + DOT.format(2, 12, 1),
     "fa-outdent": S + 'M2 3h12M7 6.5h7M7 9.5h7M2 13h12M5 6 2 8l3 2"/>',
     "fa-magnifying-glass": S + 'M10.5 10.5 14 14"/><circle cx="6.5" cy="6.5" r="4.5" '
                            'fill="none" stroke="currentColor" stroke-width="1.6"/>',
     "fa-language": S + 'M2 3.5h7M5.5 2v1.5M3.5 3.5c.5 3 2.5 5 5 6M7.5 3.5c-.5 3-2.5 5-5 6M8 14'
                    'l3-7 3 7M9.2 11.5h3.6"/>',
-    "fa-github": S + 'M5 3v10M5 8c0-2 2-3 6-3M11 5V3"/><circle cx="5" cy="13" r="1.5"/>'
-                 '<circle cx="11" cy="3" r="1.5"/><circle cx="5" cy="3" r="1.5"/>',
+    "fa-github": S + 'M5 3v10M5 8c0-2 2-3 6-3M11 5V3"/>' + DOT.format(5, 13, 1.5)
+                 + DOT.format(11, 3, 1.5) + DOT.format(5, 3, 1.5),
     "fa-download": S + 'M8 2v8M4.5 6.5 8 10l3.5-3.5M2.5 12v2h11v-2"/>',
     "fa-expand": S + 'M2 6V2h4M10 2h4v4M14 10v4h-4M6 14H2v-4"/>',
     "fa-file-pdf": S + 'M4 1.5h5l3.5 3.5v9.5H4zM9 1.5V5h3.5M6 9h4M6 11.5h4"/>',
     "fa-file": S + 'M4 1.5h5l3.5 3.5v9.5H4zM9 1.5V5h3.5"/>',
     "fa-rocket": S + 'M8 1.5c2.5 2 3 5 2 8.5H6C5 6.5 5.5 3.5 8 1.5zM6 10l-2 3 3-1M10 10l2 3-3-1'
-                 'M8 12v2.5"/><circle cx="8" cy="6" r="1.2"/>',
+                 'M8 12v2.5"/><circle cx="8" cy="6" r="1.2" fill="currentColor"/>',
     "fa-circle-half-stroke": '<circle cx="8" cy="8" r="6" fill="none" stroke="currentColor" '
                              'stroke-width="1.6"/><path fill="currentColor" d="M8 2a6 6 0 0 1 '
                              '0 12z"/>',
@@ -174,7 +175,7 @@ def with_maths(page: str, css: str, rendered: dict) -> str:
     return page.replace("</body>", rendered["cache"] + "\n</body>", 1)
 
 
-def slim_edition(edition_dir: Path, node_modules: Path, assets_dir: Path) -> list[Path]:
+def slim_edition(edition_dir: Path, node_modules: Path) -> list[Path]:
     """Slim every built page of one edition in place; returns the pages changed."""
     install_widget_bundle(node_modules, edition_dir)
     pages = sorted(edition_dir.glob("*.html"))

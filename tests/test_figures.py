@@ -17,10 +17,12 @@ from coursekit.serve import browser, serving
 pytestmark = pytest.mark.site
 PHONE = {"width": 390, "height": 844}
 FIGURES = ".cell_output img, .course-explorer img[alt]"
-# (src, shown width in CSS px, natural width in px, alt) of every visible figure of the page.
+# (src, shown width in CSS px, natural width in px, alt, CSS px cut off on the right by the
+# viewport) of every visible figure of the page.
 MEASURE = """sel => [...document.querySelectorAll(sel)]
   .filter(i => i.offsetParent !== null && i.complete && i.naturalWidth > 0)
-  .map(i => [i.currentSrc || i.src, i.getBoundingClientRect().width, i.naturalWidth, i.alt])"""
+  .map(i => [i.currentSrc || i.src, i.getBoundingClientRect().width, i.naturalWidth, i.alt,
+             i.getBoundingClientRect().right - document.documentElement.clientWidth])"""
 
 
 def image_bytes(src: str, site: Path) -> bytes:
@@ -51,8 +53,9 @@ def figures(page, url: str) -> list:
 def problems(measured: list, site: Path) -> list[str]:
     """What is wrong with each measured figure."""
     found = []
-    for src, shown, natural, alt in measured:
+    for src, shown, natural, alt, cut in measured:
         why = readability_problem(shown, natural, png_font_px(image_bytes(src, site)))
+        why = why or (f"{cut:.0f} CSS px beyond the screen's right edge" if cut > 1 else None)
         if why:
             found.append(f"{alt[:50]!r}: {why}")
     return found
