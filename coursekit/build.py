@@ -176,6 +176,6 @@ def build_site(out: Path = SITE, fresh: bool = False) -> Path:
     for edition in editions():
         build_edition(edition, out, fresh)
     chooser = write_chooser(out)
-    slim.add_favicon(chooser, f"{editions()[0].key}/")
+    slim.add_favicon(chooser)
     offline.build_offline(out)
     return chooser

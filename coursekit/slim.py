@@ -8,7 +8,7 @@
 - the widget manager: only on pages with widgets, as html-manager's self-contained `embed.js`
   (no RequireJS, half the size of the AMD bundle), loaded with the widgets' stored state (moved
   into a script beside the page) only when a widget comes near the screen;
-- a favicon (SVG), so a first visit has no 404.
+- a favicon (a small SVG inlined as a data: URL), so a first visit has no 404 and no request.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 from coursekit.errors import BuildError, MissingToolError
 
 TEX2SVG = Path(__file__).resolve().parent / "templates" / "tex2svg.js"
-FAVICON = '<link rel="icon" href="{prefix}_static/favicon.svg" type="image/svg+xml" />\n'
+FAVICON_SVG = Path(__file__).resolve().parent / "templates" / "static" / "favicon.svg"
 WIDGET_BUNDLE = "@jupyter-widgets/html-manager/dist/embed.js"
 MATH = re.compile(
     r'<(span|div) class="math notranslate nohighlight">\s*(\\\(|\\\[)(.*?)(\\\)|\\\])\s*</\1>',
@@ -71,6 +72,12 @@ ICONS = {
 }
 
 
+def favicon_link() -> str:
+    """A <link> to the course's SVG favicon, inlined (no request, nothing to abort or miss)."""
+    svg = quote(FAVICON_SVG.read_text(encoding="utf-8").strip().replace('"', "'"), safe=" =:/'")
+    return f'<link rel="icon" href="data:image/svg+xml,{svg}" type="image/svg+xml" />\n'
+
+
 def icon_svg(classes: str) -> str:
     """The inline SVG for an element's Font Awesome classes (a plain dot for an unknown one)."""
     name = next((c for c in classes.split() if c in ICONS), None)
@@ -113,8 +120,8 @@ def slim_page(page: str, prefix: str, search_page: bool) -> str:
         tag = (f'<script defer src="{prefix}_static/{LAZY_LOADER}" '
                f'data-manager="{prefix}{WIDGET_BUNDLE}"></script>\n')
         page = page.replace("</head>", tag + "</head>", 1)
-    if "rel=\"icon\"" not in page:
-        page = page.replace("</head>", FAVICON.format(prefix=prefix) + "</head>", 1)
+    if 'rel="icon"' not in page:
+        page = page.replace("</head>", favicon_link() + "</head>", 1)
     return page
 
 
@@ -207,9 +214,9 @@ def install_widget_bundle(node_modules: Path, edition_dir: Path) -> Path:
     return target
 
 
-def add_favicon(page_file: Path, prefix: str) -> None:
+def add_favicon(page_file: Path) -> None:
     """Give a page outside the editions (the chooser) the favicon link."""
     text = page_file.read_text(encoding="utf-8")
     if 'rel="icon"' not in text:
-        page_file.write_text(text.replace("</head>", FAVICON.format(prefix=prefix) + "</head>",
-                                          1), encoding="utf-8")
+        page_file.write_text(text.replace("</head>", favicon_link() + "</head>", 1),
+                             encoding="utf-8")
