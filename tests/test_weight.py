@@ -67,3 +67,14 @@ def test_maths_are_rendered_at_build_time(site):
     assert html.count('<mjx-container class="MathJax" jax="SVG"') >= 5
     assert "MJX-SVG-global-cache" in html, "the glyphs the formulas refer to"
     assert "<mjx-assistive-mml" in html, "MathML for screen readers"
+
+
+def test_a_missing_node_is_one_clear_line(monkeypatch):
+    from coursekit import slim
+    from coursekit.errors import MissingToolError
+
+    monkeypatch.setattr(slim.shutil, "which", lambda name: None)
+    with pytest.raises(MissingToolError) as caught:
+        slim.check_node()
+    message = str(caught.value)
+    assert "\n" not in message and "Node.js" in message and "apt-get install nodejs" in message
