@@ -121,8 +121,10 @@ def run_stages(root: Path, here: list[str]) -> int:
 
 def cmd_bench(args) -> int:
     """Print timings and page weights."""
-    from coursekit.bench import run_bench
+    from coursekit.bench import run_bench, run_weights
 
+    if args.weights:
+        return run_weights(args.course, Path(args.weights))
     run_bench(args.course, full=not args.quick, only_tests=args.tests)
     return 0
 
@@ -270,6 +272,8 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("--quick", action="store_true", help="skip timing the whole test suite")
     k.add_argument("--tests", action="store_true",
                    help="only the floor, `make check` and `make test` times")
+    k.add_argument("--weights", metavar="SITE", help="only the page weights of a built site "
+                   "(e.g. _build/html); exits 1 on a page over budget")
     k.set_defaults(func=cmd_bench)
     sub.add_parser("exercises", help=cmd_exercises.__doc__).set_defaults(func=cmd_exercises)
     g = sub.add_parser("grade", help=cmd_grade.__doc__)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from coursekit import assets, glossary, notebooks
+from coursekit import assets, glossary, notebooks, offline, slim
 from coursekit.errors import BuildError, MissingToolError, TocError
 from coursekit.project import LANGUAGES, PACKAGE, Course, Edition
 
@@ -102,6 +102,7 @@ def build_edition(edition: Edition, out: Path, fresh: bool = False) -> None:
         )
     install_static(out / edition.key, out / "_assets")
     install_reader_notebooks(edition, out / edition.key)
+    slim.slim_edition(out / edition.key, Course(edition.root).node_modules)
 
 
 def install_reader_notebooks(edition: Edition, edition_dir: Path) -> None:
@@ -165,6 +166,7 @@ def preflight(course: Course) -> None:
         raise MissingToolError(
             "Node.js is not installed: apt-get install nodejs npm, then `make setup`."
         )
+    slim.check_node()
     course.check_pages()
     notebooks.check_sync(course)
 
@@ -177,4 +179,7 @@ def build_site(course: Course, out: Path | None = None, fresh: bool = False) -> 
     assets.copy_assets(course, out / "_assets")
     for edition in course.editions():
         build_edition(edition, out, fresh)
-    return write_chooser(course, out)
+    chooser = write_chooser(course, out)
+    slim.add_favicon(chooser)
+    offline.build_offline(out)
+    return chooser

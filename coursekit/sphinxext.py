@@ -57,6 +57,22 @@ def add_twin_link(app, pagename, templatename, context, doctree):
     context["metatags"] = context.get("metatags", "") + alternates
 
 
+def add_figure_alt(app, doctree):
+    """Give each notebook figure the alt text stored with its output (not its file name)."""
+    from docutils import nodes
+
+    from coursekit.figures import alt_texts
+
+    source = app.env.doc2path(app.env.docname)
+    if not str(source).endswith(".ipynb"):
+        return
+    alts = alt_texts(source)
+    for image in doctree.findall(nodes.image):
+        alt = alts.get(image["uri"].rsplit("/", 1)[-1].split(".")[0])
+        if alt and not image.get("alt"):
+            image["alt"] = alt
+
+
 def configure(app, config):
     """Add our header component and templates to the theme configuration."""
     config.templates_path = [*config.templates_path, str(TEMPLATES)]
@@ -97,6 +113,7 @@ def setup(app):
     app.add_directive("course-glossary", CourseGlossary)
     app.connect("config-inited", configure)
     app.connect("html-page-context", add_twin_link)
+    app.connect("doctree-read", add_figure_alt)
     app.add_js_file(None, body=REMEMBER_JS)
     app.add_css_file("course.css")
     app.add_js_file("course-widgets.js", priority=200)  # before the widget manager renders

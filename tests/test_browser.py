@@ -176,6 +176,8 @@ def test_explorer_switches_frames_without_a_kernel(chromium, base_url, edition, 
     context = chromium.new_context()
     page = watched_page(context, base_url)
     page.goto(f"{base_url}/{edition}/{name}.html", wait_until="networkidle")
+    page.locator("script[type='application/vnd.jupyter.widget-view+json']").first.evaluate(
+        "view => view.parentElement.scrollIntoView()")   # widgets load as they come near
     explorer = page.locator(".course-explorer").filter(has=page.locator(f"img[alt^='{widget}']"))
     alt, src = shown_frame(explorer)
     assert alt == f"{widget}: {first}"
