@@ -166,8 +166,56 @@ def label_pairs(sources: list[str]) -> list[tuple[str, str]]:
     return sorted(pairs, key=lambda p: (-len(p[1]), p))
 
 
-def to_first_edition(text: str, pairs: list[tuple[str, str]]) -> str:
-    """Text of another edition with its labels put back in the first edition's language."""
+def template_parts(node: ast.expr) -> list[tuple[str, str]] | None:
+    """An f-string's parts as ("text", literal) and ("field", expression source); None when the
+    node is not an f-string (or a format spec makes it one we do not map)."""
+    if not isinstance(node, ast.JoinedStr):
+        return None
+    parts = []
+    for value in node.values:
+        if isinstance(value, ast.Constant):
+            parts.append(("text", value.value))
+        elif value.format_spec is None and value.conversion == -1:
+            parts.append(("field", ast.unparse(value.value)))
+        else:
+            return None
+    return parts
+
+
+def label_templates(sources: list[str]) -> list[tuple[re.Pattern, list]]:
+    """For each label(f"…", f"…") call whose two f-strings use the same fields: a pattern that
+    finds the Chinese text (fields as wildcards) and the English parts to put in its place;
+    longest Chinese literal text first."""
+    found = {}
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and len(node.args) == 2):
+                continue
+            en, zh = (template_parts(a) for a in node.args)
+            if en is None or zh is None:
+                continue
+            fields = [v for k, v in zh if k == "field"]
+            zh_text = "".join(v for k, v in zh if k == "text")
+            if (sorted(fields) != sorted(v for k, v in en if k == "field") or len(set(fields))
+                    != len(fields) or not CJK.search(zh_text)):
+                continue
+            names = {f: f"f{i}" for i, f in enumerate(fields)}
+            regex = "".join(re.escape(v) if k == "text" else f"(?P<{names[v]}>.+?)" for k, v in zh)
+            found[regex] = (len(zh_text), [(k, v if k == "text" else names[v]) for k, v in en])
+    ordered = sorted(found.items(), key=lambda item: (-item[1][0], item[0]))
+    return [(re.compile(regex), parts) for regex, (_, parts) in ordered]
+
+
+def to_first_edition(text: str, pairs: list[tuple[str, str]], templates=()) -> str:
+    """Text of another edition with its labels put back in the first edition's language: f-string
+    labels first (their fields keep the text they matched), then literal ones."""
+    for pattern, parts in templates:
+        text = pattern.sub(lambda m, parts=parts: "".join(
+            v if k == "text" else m.group(v) for k, v in parts), text)
     for en, zh in pairs:
         text = text.replace(zh, en)
     return text
@@ -225,7 +273,8 @@ def edition_differences(first, other) -> list[str]:
     b_cells = [c for c in other.cells if c.cell_type == "code"]
     if [c.source for c in a_cells] != [c.source for c in b_cells]:
         return ["the code cells differ (the editions must share them: see check_parity)"]
-    pairs = label_pairs([c.source for c in a_cells])
+    sources = [c.source for c in a_cells]
+    pairs, templates = label_pairs(sources), label_templates(sources)
     agree = {NUMERIC: numbers_agree, PROVENANCE_TAG: provenance_agrees}
     problems = []
     for i, (a, b) in enumerate(zip(a_cells, b_cells, strict=True)):
@@ -239,7 +288,7 @@ def edition_differences(first, other) -> list[str]:
         same = agree.get(kind, str.__eq__)
         for (key, ta), (_, tb) in zip(compared_texts(a.outputs), compared_texts(b.outputs),
                                       strict=True):
-            tb = to_first_edition(tb, pairs)
+            tb = to_first_edition(tb, pairs, templates)
             if not (same_or_cut if key.startswith("widget:") else same)(ta, tb):
                 problems.append(f"code cell {i} ({kind}) {key}: {first_difference(ta, tb)}")
     return problems

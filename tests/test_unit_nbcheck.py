@@ -91,6 +91,21 @@ def test_label_pairs_are_the_literal_english_chinese_calls():
     assert nbcheck.to_first_edition("损失曲线 · 损失", pairs) == "loss curve · loss"
 
 
+def test_f_string_labels_map_back_with_their_fields():
+    sources = ['ax.set_title(label(f"{act}: Var(y) per layer", f"{act}：各层 Var(y)"))\n'
+               'label(f"step {i} of {n}", f"第 {i} 步（共 {n} 步）")\n'
+               'label(f"{a} init", f"{b} 初始化")\n'            # different fields: not mapped
+               'label(f"{a:.2f} s", f"{a:.2f} 秒")',              # a format spec: not mapped
+               'label("layer", "层")']
+    pairs, templates = nbcheck.label_pairs(sources), nbcheck.label_templates(sources)
+    assert len(templates) == 2
+    zh = "图：relu：各层 Var(y), 横轴：层; tanh：各层 Var(y); 第 3 步（共 9 步）"
+    assert nbcheck.to_first_edition(zh, pairs, templates) == (
+        "图：relu: Var(y) per layer, 横轴：layer; tanh: Var(y) per layer; step 3 of 9")
+    # positive control: without the templates, the literal "层" breaks the f-string label
+    assert "各layer" in nbcheck.to_first_edition(zh, pairs)
+
+
 def edition_pair(first_outputs, other_outputs, source='print(label("mode", "模式"))', tags=()):
     """Two one-cell notebooks with the same code and the given outputs."""
     return (new_notebook(cells=[cell(source, tags, first_outputs)]),
