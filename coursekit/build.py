@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from coursekit import assets, glossary, notebooks
-from coursekit.errors import BuildError, MissingToolError, TocError
+from coursekit import assets, glossary, interface, notebooks
+from coursekit.errors import BuildError, CourseError, MissingToolError, TocError
 from coursekit.project import BUILD, ROOT, SITE, Edition, book_config, check_pages, editions, toc
 
 TEMPLATES = ROOT / "coursekit" / "templates"
@@ -47,6 +47,7 @@ def edition_config(edition: Edition, workdir: Path) -> dict:
     sphinx = cfg.setdefault("sphinx", {}).setdefault("config", {})
     sphinx["language"] = edition.language
     sphinx["course_edition"] = edition.key
+    sphinx["course_section_ids"] = str(workdir.parent / "section-ids.json")  # en writes, zh reads
     sphinx.update(edition_raw.get("sphinx_config", {}))
     sphinx["course_editions"] = [
         {"key": k, "language": e["language"], "switch_label": e["switch_label"]}
@@ -92,12 +93,16 @@ def build_edition(edition: Edition, out: Path = SITE, fresh: bool = False) -> No
             doctreedir=BUILD / "doctrees" / edition.key, warningiserror=True, keep_going=True,
             freshenv=fresh, quiet=True,
         )
+    error = getattr(result, "orig_exc", result)  # Sphinx wraps what an event handler raises
+    if isinstance(error, CourseError):  # raised by our extension: its one-line message
+        raise error
     if result != 0:
         raise BuildError(
             f"Sphinx failed on the {edition.key} edition:\n{summarise(log.getvalue())}"
         )
     install_static(out / edition.key, out / "_assets")
     install_reader_notebooks(edition, out / edition.key)
+    interface.rewrite_edition(out / edition.key, edition.language)
 
 
 def install_reader_notebooks(edition: Edition, edition_dir: Path) -> None:

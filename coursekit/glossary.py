@@ -31,14 +31,35 @@ def entries(path: Path = GLOSSARY) -> list[dict]:
     return data
 
 
-def glossary_lines(edition: str, path: Path = GLOSSARY) -> list[str]:
-    """Lines of a Sphinx glossary: the English and Chinese term, then the edition's definition."""
+def pinyin_key(term: str) -> tuple:
+    """Sort key of a Chinese term: its pinyin syllables, then tones, then the term itself."""
+    from pypinyin import Style, lazy_pinyin
+
+    plain = [s.lower() for s in lazy_pinyin(term, style=Style.NORMAL, errors="default")]
+    tones = lazy_pinyin(term, style=Style.TONE3, errors="default")
+    return ("".join(plain).replace(" ", ""), tones, term)
+
+
+def ordered(items: list[dict], edition: str) -> list[dict]:
+    """Entries in the edition's dictionary order: pinyin for zh, alphabetical for en."""
+    if edition == "zh":
+        return sorted(items, key=lambda e: pinyin_key(e["zh"].strip()))
+    return sorted(items, key=lambda e: (e["en"].strip().casefold(), e["en"]))
+
+
+def glossary_lines(edition: str, path: Path = GLOSSARY, extra=None) -> list[str]:
+    """Lines of a Sphinx glossary in the edition's order: its own term first, the other language's
+    second (one line where both are the same, e.g. logits), then the definition and, if given,
+    the lines extra(entry) returns."""
     lines = []
-    for entry in entries(path):
+    for entry in ordered(entries(path), edition):
         definition = entry["def_zh" if edition == "zh" else "def_en"].strip()
         same = entry["zh"].strip().lower() == entry["en"].strip().lower()  # e.g. logits
-        lines += [entry["en"]] if same else [entry["en"], entry["zh"]]
+        terms = [entry["zh"], entry["en"]] if edition == "zh" else [entry["en"], entry["zh"]]
+        lines += terms[:1] if same else terms
         lines += ["   " + line for line in definition.splitlines()]
+        for line in extra(entry) if extra else []:
+            lines += ["", "   " + line]
         lines.append("")
     return lines
 

@@ -1,0 +1,69 @@
+// Navigation on every page: the chapter-list and contents buttons, and the language switch.
+(function () {
+  "use strict";
+
+  // pydata-sphinx-theme 0.17 binds its drawer handler to the first .primary-toggle and
+  // .secondary-toggle in the page (upstream issue #2451), which are hidden in the book theme's
+  // layout: the visible buttons did nothing. Forward their clicks to the ones the theme listens to.
+  function forwardToggles() {
+    ["primary", "secondary"].forEach(function (kind) {
+      var all = document.querySelectorAll("." + kind + "-toggle");
+      var bound = all[0];
+      Array.prototype.slice.call(all, 1).forEach(function (button) {
+        button.addEventListener("click", function (event) {
+          event.preventDefault();
+          event.stopPropagation();
+          bound.click();
+        });
+      });
+    });
+  }
+
+  // A link chosen in a drawer closes the drawer (an in-page link would otherwise stay hidden
+  // behind it).
+  function closeDrawerOnLink() {
+    document.querySelectorAll("dialog[id$='-sidebar-modal']").forEach(function (dialog) {
+      dialog.addEventListener("click", function (event) {
+        if (event.target.closest && event.target.closest("a[href]") && dialog.open) {
+          dialog.close();
+        }
+      });
+    });
+  }
+
+  // The section the reader is in: the URL's fragment when it names a section, else the last
+  // section whose heading has scrolled past the top of the window.
+  function currentSection() {
+    var hash = decodeURIComponent(location.hash.slice(1));
+    var target = hash && document.getElementById(hash);
+    if (target) {
+      var section = target.closest("section[id]");
+      return target.matches("section[id]") || !section ? hash : section.id;
+    }
+    var sections = document.querySelectorAll("article section[id]");
+    var line = Math.min(window.innerHeight / 3, 120);
+    var found = "";
+    sections.forEach(function (s) {
+      var heading = s.querySelector("h1, h2, h3, h4, h5, h6");
+      if (heading && heading.getBoundingClientRect().top <= line) { found = s.id; }
+    });
+    return found;
+  }
+
+  // Sections have the same ids in both editions, so the switch lands on the same section.
+  function keepSectionOnSwitch() {
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("a.course-lang-switch");
+      if (!link) { return; }
+      var id = currentSection();
+      link.href = link.href.split("#")[0] + (id ? "#" + encodeURIComponent(id) : "");
+    }, true);
+  }
+
+  function ready(fn) {
+    if (document.readyState !== "loading") { fn(); } else {
+      document.addEventListener("DOMContentLoaded", fn);
+    }
+  }
+  ready(function () { forwardToggles(); closeDrawerOnLink(); keepSectionOnSwitch(); });
+})();
