@@ -60,8 +60,9 @@ A11Y_PATTERNS: tuple[tuple[re.Pattern, str], ...] = (
     # name come from what it shows, and announce the shortcut properly.
     (re.compile(r'(<button class="btn search-button-field[^"]*"[^>]*?) aria-label="[^"]*"'),
      r'\1 aria-keyshortcuts="Control+K"'),
-    # The colour-mode button's icons carry titles ("Light", "Dark", ...) that count as its text.
-    (re.compile(r'<i class="theme-switch '), '<i aria-hidden="true" class="theme-switch '),
+    # The colour-mode button's icons carry titles ("Light", "Dark", ...) that fontawesome turns
+    # into <svg role="img"><title>, which count as the button's text; its tooltip names it.
+    (re.compile(r'(<i [^>]*class="theme-switch [^"]*" data-mode="\w+")\s+title="[^"]*"'), r"\1"),
     # myst-nb's code toggle: its aria-label hides the visible "Show code cell source".
     (re.compile(r'<summary aria-label="Toggle hidden content">'), "<summary>"),
 )
