@@ -19,14 +19,23 @@
     });
   }
 
-  // A link chosen in a drawer closes the drawer (an in-page link would otherwise stay hidden
-  // behind it).
+  // A link chosen in a drawer closes the drawer. An in-page link then scrolls once the page is
+  // back in place (closing moves the drawer's contents and refocuses the button that opened it).
   function closeDrawerOnLink() {
     document.querySelectorAll("dialog[id$='-sidebar-modal']").forEach(function (dialog) {
       dialog.addEventListener("click", function (event) {
-        if (event.target.closest && event.target.closest("a[href]") && dialog.open) {
-          dialog.close();
-        }
+        var link = event.target.closest && event.target.closest("a[href]");
+        if (!link || !dialog.open) { return; }
+        var href = link.getAttribute("href");
+        if (href.charAt(0) !== "#") { dialog.close(); return; }
+        event.preventDefault();
+        dialog.close();
+        setTimeout(function () {
+          var target = document.getElementById(decodeURIComponent(href.slice(1)));
+          history.pushState(null, "", href);
+          if (target) { target.scrollIntoView(); }
+          window.dispatchEvent(new HashChangeEvent("hashchange"));
+        }, 0);
       });
     });
   }
