@@ -52,7 +52,10 @@ ZH_PATTERNS: tuple[tuple[re.Pattern, str], ...] = (
     (re.compile(r"(最后更新于[^<]*?)\s*\.(\s*<)"), r"\1\2"),
     (re.compile(r"作者：\s+"), "作者："),
 )
-ZH_SCRIPTS = {"copybutton.js": (("'复制成功!'", "'复制成功！'"),)}
+ZH_SCRIPTS = {
+    "copybutton.js": (("'复制成功!'", "'复制成功！'"),),
+    "togglebutton.js": (('"Toggle hidden content"', '"显示或隐藏内容"'),),
+}
 
 # Accessible names (both editions); each fixes an axe-core label-content-name-mismatch.
 A11Y_PATTERNS: tuple[tuple[re.Pattern, str], ...] = (

@@ -39,6 +39,8 @@ class CourseGlossary(Glossary):
     def run(self):
         """Fill the content from the data file, then let Sphinx's glossary do the rest."""
         edition = self.state.document.settings.env.config.course_edition
+        env_dict(self.state.document.settings.env, "course_glossary")[
+            self.state.document.settings.env.docname] = True
         lines = glossary_lines(edition, extra=lambda e: [f"{{course-taught}}`{e['en']}`"])
         self.content = StringList(lines, source="book/glossary.yml")
         self.options = {}  # already in the edition's order (pinyin for zh): see glossary.ordered
@@ -184,7 +186,7 @@ def env_dict(env, name: str) -> dict:
     return getattr(env, name)
 
 
-ENV_DICTS = ("course_sections", "course_adopted", "course_terms")
+ENV_DICTS = ("course_sections", "course_adopted", "course_terms", "course_glossary")
 
 
 def purge_doc(app, env, docname) -> None:
@@ -209,6 +211,11 @@ def write_outlines(app, env) -> list:
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
     return []
+
+
+def rewrite_glossary(app, env) -> list:
+    """The glossary links to where terms are used in other pages: write it again every build."""
+    return sorted(env_dict(env, "course_glossary"))
 
 
 def outdated_twins(app, env, added, changed, removed) -> list:
@@ -246,8 +253,9 @@ def record_terms(app, doctree) -> None:
         term = ref.get("reftarget", "").strip().lower()
         if section is not None and section["ids"] and term not in found:
             found[term] = [section["ids"][0], section[0].astext()]
-    mentions = first_mentions(doctree, app.config.course_edition)
-    uses[app.env.docname] = {"roles": found, "mentions": mentions}
+    edition = app.config.course_edition
+    uses[app.env.docname] = {"roles": found, "mentions": first_mentions(doctree, edition),
+                             "heads": first_mentions(doctree, edition, head=True)}
 
 
 def own_text(section: nodes.section) -> str:
@@ -264,12 +272,21 @@ def own_text(section: nodes.section) -> str:
     return " ".join(parts).lower()
 
 
-def first_mentions(doctree, edition: str) -> dict[str, list]:
-    """Where each glossary term first appears in plain prose (for terms no {term} role marks)."""
+def head_word(term: str, edition: str) -> str:
+    """A term's head: "sequence data" gives "sequence", "序列数据" gives "序列"."""
+    if edition == "zh":
+        return term[:-2] if len(term) > 3 else term
+    return term.rsplit(" ", 1)[0]
+
+
+def first_mentions(doctree, edition: str, head: bool = False) -> dict[str, list]:
+    """Where each glossary term (or, with head, its head word) first appears in plain prose:
+    for terms no {term} role marks."""
     sections = [(s, own_text(s)) for s in headed_sections(doctree)]
     found: dict[str, list] = {}
     for e in entries():
         word = (e["zh"] if edition == "zh" else e["en"]).strip().lower()
+        word = head_word(word, edition) if head else word
         pattern = re.compile(re.escape(word) if edition == "zh" else rf"\b{re.escape(word)}s?\b")
         for section, text in sections:
             if pattern.search(text):
@@ -288,11 +305,12 @@ def chapter_order(env) -> list[str]:
     return sorted(env_dict(env, "course_terms"), key=key)
 
 
-def first_use(env, term_keys: set[str]) -> tuple[str, str, str] | None:
-    """(document, section id, title) where a term is first used, in reading order."""
+def first_use(env, term_keys: set[str], glossary: str) -> tuple[str, str, str] | None:
+    """(document, section id, title) where a term is first used, in reading order, outside the
+    glossary page itself."""
     uses = env_dict(env, "course_terms")
-    for kind in ("roles", "mentions"):  # a {term} role marks where it is taught; else prose
-        for doc in chapter_order(env):
+    for kind in ("roles", "mentions", "heads"):  # a {term} role marks where it is taught
+        for doc in (d for d in chapter_order(env) if d != glossary):
             for key in sorted(term_keys):
                 if key in uses[doc][kind]:
                     return doc, *uses[doc][kind][key]
@@ -312,7 +330,7 @@ def resolve_taught(app, doctree, docname) -> None:
     env = app.env
     label = TAUGHT_LABEL.get(app.config.course_edition, TAUGHT_LABEL["en"])
     for node in list(doctree.findall(taught_in)):
-        found = first_use(env, term_keys(node["term"]))
+        found = first_use(env, term_keys(node["term"]), docname)
         if found is None:
             node.parent.parent.remove(node.parent)  # no chapter uses it: say nothing
             continue
@@ -391,6 +409,7 @@ def setup(app):
     app.connect("env-merge-info", merge_info)
     app.connect("env-updated", write_outlines)
     app.connect("env-get-outdated", outdated_twins)
+    app.connect("env-get-updated", rewrite_glossary)
     app.connect("doctree-read", record_terms)
     app.connect("doctree-resolved", resolve_taught)
     app.connect("config-inited", configure)
@@ -400,4 +419,4 @@ def setup(app):
     app.add_js_file("course-widgets.js", priority=200)  # before the widget manager renders
     app.add_js_file("course-nav.js")
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "0.2",
-            "env_version": 2}  # bump when what the environment records changes
+            "env_version": 4}  # bump when what the environment records changes

@@ -41,7 +41,7 @@
   }
 
   // The section the reader is in: the URL's fragment when it names a section, else the last
-  // section whose heading has scrolled past the top of the window.
+  // sub-section whose heading has scrolled past the top third of the window (at most 120 px).
   function currentSection() {
     var hash = decodeURIComponent(location.hash.slice(1));
     var target = hash && document.getElementById(hash);
@@ -49,11 +49,12 @@
       var section = target.closest("section[id]");
       return target.matches("section[id]") || !section ? hash : section.id;
     }
+    // Sub-sections only: a reader still above the first one stays at the top of the page.
     var sections = document.querySelectorAll("article section[id]");
     var line = Math.min(window.innerHeight / 3, 120);
     var found = "";
     sections.forEach(function (s) {
-      var heading = s.querySelector("h1, h2, h3, h4, h5, h6");
+      var heading = s.querySelector(":scope > h2, :scope > h3, :scope > h4, :scope > h5");
       if (heading && heading.getBoundingClientRect().top <= line) { found = s.id; }
     });
     return found;
