@@ -82,8 +82,8 @@ def scroll_to_section(page, offset: int) -> str:
       const all = [...document.querySelectorAll("article section[id]")]
         .filter(s => s.querySelector(":scope > h2, :scope > h3"));
       const s = all[Math.floor(all.length / 2) + k];
-      s.querySelector("h2, h3").scrollIntoView();
-      window.scrollBy(0, 40);
+      s.querySelector("h2, h3").scrollIntoView({behavior: "instant"});
+      window.scrollBy({top: 40, behavior: "instant"});
       return s.id;
     }""", offset)
 
@@ -146,7 +146,8 @@ SCAN_JS = """() => {
 }"""
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 # Interface words that stay Latin in a Chinese interface: key names, product and file names,
-# the English edition's name on the language switch.
+# the English edition's name on the language switch (and single letters: variables, the
+# index's letter headings).
 ALLOWED = {"Ctrl", "K", "Colab", "GitHub", "PDF", "pdf", "ipynb", "English", "Jupyter", "Book"}
 
 
@@ -154,12 +155,17 @@ def course_vocabulary() -> set[str]:
     """Latin words the course itself writes in Chinese prose: terms, API and product names."""
     words: set[str] = set()
     for path in (ROOT / "book" / "zh").glob("*.md"):
-        fence = ""
+        fences: list[tuple[str, bool]] = []  # (marker, holds code); directives hold prose
         for line in path.read_text(encoding="utf-8").splitlines():
-            mark = re.match(r"\s*(`{3,}|~{3,})", line)
-            if mark and (not fence or mark[1].startswith(fence)):
-                fence = "" if fence else mark[1]
-            elif not fence:
+            mark = re.match(r"\s*(`{3,}|~{3,})\s*(\S*)", line)
+            if mark:
+                marker, info = mark[1], mark[2]
+                top = fences[-1][0] if fences else ""
+                if not info and top and marker[0] == top[0] and len(marker) >= len(top):
+                    fences.pop()
+                else:
+                    fences.append((marker, not info.startswith("{") or "code" in info))
+            elif not any(code for _, code in fences):
                 words |= set(LATIN_WORD.findall(line))
     for entry in entries():
         words |= set(LATIN_WORD.findall(f"{entry['en']} {entry['zh']} {entry['def_zh']}"))
@@ -169,7 +175,7 @@ def course_vocabulary() -> set[str]:
 def english_left(found: list, vocabulary: set[str]) -> list[str]:
     """The scanned strings holding a Latin word that is neither course text nor allowed."""
     return sorted({f"{kind}: {text[:80]}" for kind, text in found
-                   if any(w not in vocabulary and w not in ALLOWED
+                   if any(w not in vocabulary and w not in ALLOWED and len(w) > 1
                           for w in LATIN_WORD.findall(text))})
 
 
@@ -227,7 +233,8 @@ def test_chinese_footer_and_solution_titles(site):
     footer = " ".join(f.get_text(" ", strip=True) for f in page.select("footer"))
     assert "Copyright" not in footer and "版权所有" in footer
     assert re.search(r"最后更新于 \d{4} 年 \d{2} 月 \d{2} 日(?![.。])", footer), footer
-    titles = [p.get_text(strip=True) for p in page.select(".solution .admonition-title")]
+    titles = [" ".join(p.get_text().split()).rstrip("#").strip()
+              for p in page.select(".solution .admonition-title")]
     assert titles and all(re.fullmatch(r"练习 \d+\.\d+ 解答", t) for t in titles), titles
 
 
