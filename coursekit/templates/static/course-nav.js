@@ -40,12 +40,13 @@
     });
   }
 
-  // The section the reader is in: the URL's fragment when it names a section, else the last
+  // The section the reader is in: the URL's fragment while its target is on screen, else the last
   // sub-section whose heading has scrolled past the top third of the window (at most 120 px).
   function currentSection() {
     var hash = decodeURIComponent(location.hash.slice(1));
     var target = hash && document.getElementById(hash);
-    if (target) {
+    var box = target && target.getBoundingClientRect();
+    if (box && box.top < window.innerHeight && box.bottom > 0) {  // still what the reader sees
       var section = target.closest("section[id]");
       return target.matches("section[id]") || !section ? hash : section.id;
     }
