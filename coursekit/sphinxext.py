@@ -38,9 +38,9 @@ class CourseGlossary(Glossary):
 
     def run(self):
         """Fill the content from the data file, then let Sphinx's glossary do the rest."""
-        edition = self.state.document.settings.env.config.course_edition
-        env_dict(self.state.document.settings.env, "course_glossary")[
-            self.state.document.settings.env.docname] = True
+        env = self.state.document.settings.env
+        edition = env.config.course_edition
+        env_dict(env, "course_glossary")[env.docname] = True  # rewritten every build
         lines = glossary_lines(edition, extra=lambda e: [f"{{course-taught}}`{e['en']}`"])
         self.content = StringList(lines, source="book/glossary.yml")
         self.options = {}  # already in the edition's order (pinyin for zh): see glossary.ordered
@@ -247,8 +247,10 @@ def record_terms(app, doctree) -> None:
     for ref in doctree.findall(addnodes.pending_xref):
         if ref.get("reftype") != "term":
             continue
-        section = ref.parent
-        while section is not None and not isinstance(section, nodes.section):
+        section = ref.parent  # the nearest section with a heading (not an exercise's body)
+        while section is not None and not (
+                isinstance(section, nodes.section) and section.children
+                and isinstance(section[0], nodes.title)):
             section = section.parent
         term = ref.get("reftarget", "").strip().lower()
         if section is not None and section["ids"] and term not in found:
@@ -419,4 +421,4 @@ def setup(app):
     app.add_js_file("course-widgets.js", priority=200)  # before the widget manager renders
     app.add_js_file("course-nav.js")
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "0.2",
-            "env_version": 4}  # bump when what the environment records changes
+            "env_version": 5}  # bump when what the environment records changes
