@@ -4,6 +4,7 @@ each term is taught."""
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import unquote
 
@@ -35,8 +36,9 @@ def chromium():
         yield b
 
 
+@functools.lru_cache(maxsize=32)
 def soup(site, edition: str, name: str) -> BeautifulSoup:
-    """One built page, parsed."""
+    """One built page, parsed (once: callers only read it)."""
     return BeautifulSoup((site / edition / f"{name}.html").read_text(encoding="utf-8"),
                          "html.parser")
 
