@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from coursekit import assets, glossary, notebooks, offline, slim
-from coursekit.errors import BuildError, MissingToolError, TocError
+from coursekit import assets, glossary, interface, notebooks, offline, slim
+from coursekit.errors import BuildError, CourseError, MissingToolError, TocError
 from coursekit.project import LANGUAGES, PACKAGE, Course, Edition
 
 TEMPLATES = PACKAGE / "templates"
@@ -49,6 +49,7 @@ def edition_config(edition: Edition, workdir: Path) -> dict:
     sphinx["language"] = edition.language
     sphinx["course_edition"] = edition.key
     sphinx["course_glossary"] = str(the_course.glossary_file)
+    sphinx["course_section_ids"] = str(workdir.parent / "section-ids.json")  # en writes, zh reads
     sphinx.update(edition_raw.get("sphinx_config", {}))
     sphinx["course_editions"] = [
         {"key": k, "language": e["language"], "switch_label": e["switch_label"]}
@@ -96,12 +97,16 @@ def build_edition(edition: Edition, out: Path, fresh: bool = False) -> None:
             doctreedir=build / "doctrees" / edition.key, warningiserror=True, keep_going=True,
             freshenv=fresh, quiet=True,
         )
+    error = getattr(result, "orig_exc", result)  # Sphinx wraps what an event handler raises
+    if isinstance(error, CourseError):  # raised by our extension: its one-line message
+        raise error
     if result != 0:
         raise BuildError(
             f"Sphinx failed on the {edition.key} edition:\n{summarise(log.getvalue())}"
         )
     install_static(out / edition.key, out / "_assets")
     install_reader_notebooks(edition, out / edition.key)
+    interface.rewrite_edition(out / edition.key, edition.language)
     slim.slim_edition(out / edition.key, Course(edition.root).node_modules)
 
 

@@ -50,18 +50,37 @@ def entries(path: Path) -> list[dict]:
     return data
 
 
-def glossary_lines(edition: str, path: Path) -> list[str]:
-    """Lines of a Sphinx glossary: each language's term (once when they are the same), then the
-    edition's definition."""
+def pinyin_key(term: str) -> tuple:
+    """Sort key of a Chinese term: its pinyin syllables, then tones, then the term itself."""
+    from pypinyin import Style, lazy_pinyin
+
+    plain = [s.lower() for s in lazy_pinyin(term, style=Style.NORMAL, errors="default")]
+    tones = lazy_pinyin(term, style=Style.TONE3, errors="default")
+    return ("".join(plain).replace(" ", ""), tones, term)
+
+
+def ordered(items: list[dict], edition: str) -> list[dict]:
+    """Entries in the edition's dictionary order: pinyin for zh, alphabetical for en."""
+    if edition == "zh":
+        return sorted(items, key=lambda e: pinyin_key(e["zh"].strip()))
+    return sorted(items, key=lambda e: (e["en"].strip().casefold(), e["en"]))
+
+
+def glossary_lines(edition: str, path: Path, extra=None) -> list[str]:
+    """Lines of a Sphinx glossary in the edition's order: its own term first, the other language's
+    second (one line where both are the same, e.g. logits), then the definition and, if given,
+    the lines extra(entry) returns."""
     lines = []
-    for entry in entries(path):
+    for entry in ordered(entries(path), edition):
         definition = entry[f"def_{edition}"].strip()
         terms: list[str] = []
-        for key in LANGUAGES:  # e.g. logits is the same term in both
+        for key in (edition, *(k for k in LANGUAGES if k != edition)):  # its own term first
             if entry[key].strip().lower() not in (t.strip().lower() for t in terms):
-                terms.append(entry[key])
+                terms.append(entry[key])  # once where both are the same, e.g. logits
         lines += terms
         lines += ["   " + line for line in definition.splitlines()]
+        for line in extra(entry) if extra else []:
+            lines += ["", "   " + line]
         lines.append("")
     return lines
 
