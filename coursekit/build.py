@@ -167,6 +167,7 @@ def preflight(course: Course) -> None:
             "Node.js is not installed: apt-get install nodejs npm, then `make setup`."
         )
     slim.check_node()
+    slim.check_esbuild(course.node_modules)
     course.check_pages()
     notebooks.check_sync(course)
 

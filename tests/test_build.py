@@ -103,3 +103,29 @@ def test_widget_pages_store_their_widget_state(site):
             html = (site / ed.key / f"{name}.html").read_text(encoding="utf-8")
             assert "application/vnd.jupyter.widget-state+json" in html, f"{ed.key}/{name}"
             assert "course-widgets.js" in html
+
+
+def test_widget_manager_is_the_courses_small_bundle(site):
+    from coursekit.slim import WIDGET_BUNDLE
+
+    for ed in COURSE.editions():
+        bundle = site / ed.key / WIDGET_BUNDLE
+        code = bundle.read_text(encoding="utf-8")
+        assert bundle.stat().st_size < 1_000_000, f"{bundle}: {bundle.stat().st_size} bytes"
+        assert "ToggleButtonsModel" in code and "DropdownModel" in code, "the controls"
+        assert "OutputModel" not in code and "application/vnd.jupyter.stdout" not in code, \
+            "the Output widget and its renderers are not bundled"
+        for name in ("ch02_builtin_layers", "ch04_initialisation"):
+            html = (site / ed.key / f"{name}.html").read_text(encoding="utf-8")
+            manager = re.search(r'data-manager="([^"]+)"', html).group(1)
+            assert (site / ed.key / manager).resolve() == bundle.resolve(), f"{ed.key}/{name}"
+
+
+def test_explorers_need_no_icon_font(site):
+    """The bundle leaves out Font Awesome: a control with an icon would show a blank box."""
+    states = sorted(site.glob("*/*.widgets.js"))
+    assert len(states) == 2 * len(COURSE.editions()), states
+    for state in states:
+        text = state.read_text(encoding="utf-8")
+        assert '"icons":[]' in text, f"{state}: the toggle buttons' icon list"
+        assert not re.search(r'"icons?":\s*(\[\s*"|"[^"])', text), f"{state}: an icon is used"
