@@ -29,6 +29,7 @@ TEX2SVG = Path(__file__).resolve().parent / "templates" / "tex2svg.js"
 FAVICON_SVG = Path(__file__).resolve().parent / "templates" / "static" / "favicon.svg"
 WIDGETS_SRC = Path(__file__).resolve().parent / "templates" / "widgets"
 WIDGET_BUNDLE = "_static/course-widget-manager.js"
+OLD_WIDGET_DIR = "@jupyter-widgets"   # html-manager's embed.js and icon fonts, of earlier builds
 MATH = re.compile(
     r'<(span|div) class="math notranslate nohighlight">\s*(\\\(|\\\[)(.*?)(\\\)|\\\])\s*</\1>',
     re.S)
@@ -218,6 +219,7 @@ def install_widget_bundle(node_modules: Path, edition_dir: Path) -> Path:
     """Bundle the course's widget manager (templates/widgets/entry.js) into the edition."""
     node = check_node()
     check_esbuild(node_modules)
+    shutil.rmtree(edition_dir / OLD_WIDGET_DIR, ignore_errors=True)
     target = edition_dir / WIDGET_BUNDLE
     target.parent.mkdir(parents=True, exist_ok=True)
     done = subprocess.run([node, str(WIDGETS_SRC / "build.js"), str(node_modules.resolve()),
