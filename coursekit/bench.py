@@ -159,13 +159,21 @@ class LoggingHandler(http.server.SimpleHTTPRequestHandler):
         """Stay silent."""
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    """A threading HTTP server that does not print a dropped connection's traceback."""
+
+    def handle_error(self, request, client_address):
+        """Stay silent when the browser drops a connection (a page closed mid-download)."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextlib.contextmanager
 def logging_server(site: Path) -> Iterator[tuple[str, list[str]]]:
     """Serve site on 127.0.0.1; yields (base URL, the list of paths sent in full)."""
     sent: list[str] = []
     handler = type("Handler", (LoggingHandler,), {"sent": sent})
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
+    server = QuietServer(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
