@@ -17,8 +17,6 @@ from coursekit.errors import BuildError, CourseError, MissingToolError, TocError
 from coursekit.project import LANGUAGES, PACKAGE, Course, Edition
 
 TEMPLATES = PACKAGE / "templates"
-# html-manager's CSS asks for its icon fonts relative to the page, at this path.
-WIDGET_FONT_DIR = "@jupyter-widgets/html-manager/dist"
 
 
 def edition_toc(edition: Edition) -> dict:
@@ -104,7 +102,7 @@ def build_edition(edition: Edition, out: Path, fresh: bool = False) -> None:
         raise BuildError(
             f"Sphinx failed on the {edition.key} edition:\n{summarise(log.getvalue())}"
         )
-    install_static(out / edition.key, out / "_assets")
+    install_static(out / edition.key)
     install_reader_notebooks(edition, out / edition.key)
     interface.rewrite_edition(out / edition.key, edition.language)
     slim.slim_edition(out / edition.key, Course(edition.root).node_modules)
@@ -118,19 +116,14 @@ def install_reader_notebooks(edition: Edition, edition_dir: Path) -> None:
             shutil.copy2(notebooks.notebook_path(edition, page), target)
 
 
-def install_static(edition_dir: Path, assets_dir: Path) -> None:
-    """Copy the course's own static files and the widget fonts into a built edition.
+def install_static(edition_dir: Path) -> None:
+    """Copy the course's own static files into a built edition.
 
     Done here, after Sphinx: Sphinx 7.4 neither overwrites a changed static file nor copies any
-    when no page is out of date.
+    when no page is out of date. (The widget manager, which slim builds, needs no icon fonts.)
     """
     for file in (TEMPLATES / "static").iterdir():
         shutil.copy2(file, edition_dir / "_static" / file.name)
-    fonts = edition_dir / WIDGET_FONT_DIR
-    fonts.mkdir(parents=True, exist_ok=True)
-    for pattern in ("*.woff", "*.woff2", "*.ttf", "*.eot", "*.svg"):
-        for file in (assets_dir / "html-manager").glob(pattern):
-            shutil.copy2(file, fonts / file.name)
 
 
 class Tee(io.TextIOBase):
@@ -172,6 +165,7 @@ def preflight(course: Course) -> None:
             "Node.js is not installed: apt-get install nodejs npm, then `make setup`."
         )
     slim.check_node()
+    slim.check_esbuild(course.node_modules)
     course.check_pages()
     notebooks.check_sync(course)
 

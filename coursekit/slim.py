@@ -5,9 +5,10 @@
 - MathJax: maths is rendered to SVG at build time (MathJax's node package, one run per edition),
   so no page loads MathJax;
 - the search scripts and index: only on the search page;
-- the widget manager: only on pages with widgets, as html-manager's self-contained `embed.js`
-  (no RequireJS, half the size of the AMD bundle), loaded with the widgets' stored state (moved
-  into a script beside the page) only when a widget comes near the screen;
+- the widget manager: only on pages with widgets, as the course's own bundle (built here with
+  esbuild from npm packages: @jupyter-widgets/base and controls only, a third of html-manager's
+  `embed.js`), loaded with the widgets' stored state (moved into a script beside the page) only
+  when a widget comes near the screen;
 - a favicon (a small SVG inlined as a data: URL), so a first visit has no 404 and no request.
 """
 
@@ -26,7 +27,9 @@ from coursekit.errors import BuildError, MissingToolError
 
 TEX2SVG = Path(__file__).resolve().parent / "templates" / "tex2svg.js"
 FAVICON_SVG = Path(__file__).resolve().parent / "templates" / "static" / "favicon.svg"
-WIDGET_BUNDLE = "@jupyter-widgets/html-manager/dist/embed.js"
+WIDGETS_SRC = Path(__file__).resolve().parent / "templates" / "widgets"
+WIDGET_BUNDLE = "_static/course-widget-manager.js"
+OLD_WIDGET_DIR = "@jupyter-widgets"   # html-manager's embed.js and icon fonts, of earlier builds
 MATH = re.compile(
     r'<(span|div) class="math notranslate nohighlight">\s*(\\\(|\\\[)(.*?)(\\\)|\\\])\s*</\1>',
     re.S)
@@ -116,7 +119,8 @@ def slim_page(page: str, prefix: str, search_page: bool) -> str:
         for name in SEARCH_FILES:
             page = drop(page, name)
     page = drop(drop(page, "_assets/require.js"), "html-manager/embed-amd.js")
-    if "application/vnd.jupyter.widget-state+json" in page and LAZY_LOADER not in page:
+    page = drop(page, LAZY_LOADER)     # a page slimmed before gets the current manager's URL
+    if "application/vnd.jupyter.widget-state+json" in page:
         tag = (f'<script defer src="{prefix}_static/{LAZY_LOADER}" '
                f'data-manager="{prefix}{WIDGET_BUNDLE}"></script>\n')
         page = page.replace("</head>", tag + "</head>", 1)
@@ -202,15 +206,27 @@ def slim_edition(edition_dir: Path, node_modules: Path) -> list[Path]:
     return changed
 
 
+def check_esbuild(node_modules: Path) -> Path:
+    """The esbuild package, which bundles the widget manager; one clear line if absent."""
+    package = node_modules / "esbuild" / "package.json"
+    if not package.is_file():
+        raise MissingToolError(f"esbuild is not installed in {node_modules} (it bundles the "
+                               "widget manager): run `make setup` (npm ci).")
+    return package.parent
+
+
 def install_widget_bundle(node_modules: Path, edition_dir: Path) -> Path:
-    """Copy html-manager's self-contained embed.js beside its icon fonts in the edition."""
-    src = node_modules / WIDGET_BUNDLE
-    if not src.is_file():
-        raise MissingToolError(f"{src} is missing: run `make setup` (npm ci).")
+    """Bundle the course's widget manager (templates/widgets/entry.js) into the edition."""
+    node = check_node()
+    check_esbuild(node_modules)
+    shutil.rmtree(edition_dir / OLD_WIDGET_DIR, ignore_errors=True)
     target = edition_dir / WIDGET_BUNDLE
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.is_file() or target.stat().st_size != src.stat().st_size:
-        shutil.copy2(src, target)
+    done = subprocess.run([node, str(WIDGETS_SRC / "build.js"), str(node_modules.resolve()),
+                           str(target)], capture_output=True, text=True, check=False)
+    if done.returncode or not target.is_file():
+        raise BuildError(f"esbuild could not bundle the widget manager "
+                         f"({' '.join(done.stderr.split())[:300]}): run `make setup`.")
     return target
 
 

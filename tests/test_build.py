@@ -83,18 +83,18 @@ def test_root_page_offers_both_editions(site):
 
 def test_course_static_files_are_installed_after_sphinx(site, tmp_path):
     """Sphinx copies no static file when no page is out of date, so the build installs ours."""
-    from coursekit.build import TEMPLATES, WIDGET_FONT_DIR, install_static
+    from coursekit.build import TEMPLATES, install_static
 
     edition_dir = tmp_path / "en"
     (edition_dir / "_static").mkdir(parents=True)
     (edition_dir / "_static" / "course.css").write_text("stale", encoding="utf-8")
-    install_static(edition_dir, site / "_assets")
+    install_static(edition_dir)
     for file in (TEMPLATES / "static").iterdir():
         built = edition_dir / "_static" / file.name
         assert built.read_bytes() == file.read_bytes(), f"{built} missing or stale"
-    assert list((edition_dir / WIDGET_FONT_DIR).glob("*.woff2")), "widget icon fonts"
     for ed in COURSE.editions():
         assert (site / ed.key / "_static" / "course-widgets.js").is_file()
+        assert not (site / ed.key / "@jupyter-widgets").exists(), "html-manager's icon fonts"
 
 
 def test_widget_pages_store_their_widget_state(site):
@@ -103,3 +103,31 @@ def test_widget_pages_store_their_widget_state(site):
             html = (site / ed.key / f"{name}.html").read_text(encoding="utf-8")
             assert "application/vnd.jupyter.widget-state+json" in html, f"{ed.key}/{name}"
             assert "course-widgets.js" in html
+
+
+def test_widget_manager_is_the_courses_small_bundle(site):
+    from coursekit.slim import WIDGET_BUNDLE
+
+    for ed in COURSE.editions():
+        bundle = site / ed.key / WIDGET_BUNDLE
+        code = bundle.read_text(encoding="utf-8")
+        assert bundle.stat().st_size < 1_000_000, f"{bundle}: {bundle.stat().st_size} bytes"
+        assert "ToggleButtonsModel" in code and "DropdownModel" in code, "the controls"
+        assert "OutputModel" not in code and "application/vnd.jupyter.stdout" not in code, \
+            "the Output widget and its renderers are not bundled"
+        for name in ("ch02_builtin_layers", "ch04_initialisation"):
+            html = (site / ed.key / f"{name}.html").read_text(encoding="utf-8")
+            manager = re.search(r'data-manager="([^"]+)"', html).group(1)
+            assert (site / ed.key / manager).resolve() == bundle.resolve(), f"{ed.key}/{name}"
+
+
+def test_explorers_need_no_icon_font(site):
+    """The bundle leaves out Font Awesome: a control with an icon would show a blank box."""
+    states = sorted(site.glob("*/*.widgets.js"))
+    explorers = {site / ed.key / f"{name}.widgets.js" for ed in COURSE.editions()
+                 for name in ("ch02_builtin_layers", "ch04_initialisation")}
+    assert explorers <= set(states), states
+    for state in states:
+        text = state.read_text(encoding="utf-8")
+        assert state not in explorers or '"icons":[]' in text, f"{state}: the buttons' icons"
+        assert not re.search(r'"icons?":\s*(\[\s*"|"[^"])', text), f"{state}: an icon is used"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 
 import pytest
 from checkout import COURSE
@@ -44,6 +45,26 @@ def test_budget_check_catches_heavy_pages(tmp_path):
     assert all(m.startswith("en/heavy") for m in misses)
 
 
+def test_raw_budget_counts_what_a_widget_loads_when_read(tmp_path):
+    from coursekit.build import TEMPLATES
+
+    site = tmp_path / "site"
+    (site / "en" / "_static").mkdir(parents=True)
+    shutil.copy2(TEMPLATES / "static" / "course-lazy-widgets.js", site / "en" / "_static")
+    (site / "en" / "manager.js").write_bytes(os.urandom(3_100_000))   # a heavy widget manager
+    spacer = '<div style="height:6000px"></div>'
+    (site / "en" / "lazy.html").write_text(
+        '<html><head><script defer src="_static/course-lazy-widgets.js" '
+        'data-manager="manager.js"></script></head><body><h1>c</h1>' + spacer +
+        '<div><script type="application/vnd.jupyter.widget-view+json">{}</script></div>' +
+        spacer + "</body></html>")
+    weights = bench.page_weights(COURSE, site, ["en/lazy"])
+    lazy = weights["en/lazy"]
+    assert lazy.raw < 10_000, "scrolling straight to the end passes the widget by"
+    assert lazy.read_raw >= 3_100_000, "scrolled to, the widget loads its manager"
+    assert [m.split(":")[1].split()[0] for m in bench.budget_misses(weights)] == ["raw"]
+
+
 def test_pages_load_only_what_they_need(site):
     for page in pages(site):
         html = page.read_text(encoding="utf-8")
@@ -52,7 +73,8 @@ def test_pages_load_only_what_they_need(site):
         search = page.name == "search.html"
         assert ("searchindex.js" in html) == search, f"{page}: the search index"
         widgets = "application/vnd.jupyter.widget-view+json" in html
-        assert ("html-manager/dist/embed.js" in html) == widgets, f"{page}: widget manager"
+        assert ("_static/course-widget-manager.js" in html) == widgets, f"{page}: widget manager"
+        assert "html-manager/dist/embed.js" not in html, f"{page}: html-manager's embed.js"
         assert "embed-amd.js" not in html and "require.js" not in html, page
         assert 'rel="icon" href="data:image/svg+xml,' in html, f"{page}: no favicon"
         assert 'class="fa-' not in html or "course-svg-icon" in html, page
@@ -78,3 +100,14 @@ def test_a_missing_node_is_one_clear_line(monkeypatch):
         slim.check_node()
     message = str(caught.value)
     assert "\n" not in message and "Node.js" in message and "apt-get install nodejs" in message
+
+
+def test_a_missing_esbuild_is_one_clear_line(tmp_path):
+    from coursekit import slim
+    from coursekit.errors import MissingToolError
+
+    with pytest.raises(MissingToolError) as caught:
+        slim.install_widget_bundle(tmp_path / "node_modules", tmp_path / "en")
+    message = str(caught.value)
+    assert "\n" not in message and "esbuild" in message and "make setup" in message
+    assert not (tmp_path / "en" / slim.WIDGET_BUNDLE).exists()

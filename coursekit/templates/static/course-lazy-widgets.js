@@ -1,6 +1,7 @@
 // Widgets on demand: a page with widgets loads their stored state (a script beside the page)
-// and the widget manager (html-manager's embed.js, 1.9 MB) only when a widget comes near the
-// screen, so a reader who never scrolls to an explorer does not download them.
+// and the widget manager (the course's own bundle, coursekit/templates/widgets/, 0.6 MB) only when
+// a widget comes near the screen, so a reader who never scrolls to an explorer does not download
+// them. The manager renders the widgets as soon as it runs once the page has loaded.
 (function () {
   "use strict";
   var me = document.currentScript;
@@ -10,23 +11,9 @@
   function load(src, then) {
     var script = document.createElement("script");
     script.src = src;
-    script.onload = then;
+    if (then) script.onload = then;
     script.onerror = function () { console.error("could not load " + src); };
     document.head.appendChild(script);
-  }
-
-  function startManager() {
-    // embed.js renders the widgets on window "load"; when that is past, run its listener now.
-    var add = window.addEventListener;
-    window.addEventListener = function (type, listener, options) {
-      if (type === "load" && document.readyState === "complete") {
-        window.addEventListener = add;
-        setTimeout(listener, 0);
-        return undefined;
-      }
-      return add.call(window, type, listener, options);
-    };
-    load(manager, function () { window.addEventListener = add; });
   }
 
   function start() {
@@ -36,10 +23,10 @@
     if (state && state.dataset.src && !state.textContent.trim()) {
       load(state.dataset.src, function () {
         state.textContent = JSON.stringify(window.courseWidgetState);
-        startManager();
+        load(manager);
       });
     } else {
-      startManager();
+      load(manager);
     }
   }
 
