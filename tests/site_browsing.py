@@ -27,6 +27,7 @@ def open_page(context, url: str):
     """Load a page and wait until its widgets and math have rendered."""
     page = context.new_page()
     page.goto(url, wait_until="networkidle")
+    where = page.evaluate("window.scrollY")  # the fragment's section, or the top
     views = page.locator("script[type='application/vnd.jupyter.widget-view+json']")
     if views.count():  # the widget manager loads when a widget comes near (slim.py): go there
         views.first.evaluate("s => s.parentElement.scrollIntoView({block: 'center'})")
@@ -37,7 +38,7 @@ def open_page(context, url: str):
         page.wait_for_selector(".course-explorer img", timeout=20_000)
     if page.locator(".math").count():
         page.wait_for_selector("mjx-container", timeout=20_000)
-    page.evaluate("window.scrollTo({top: 0, behavior: 'instant'})")
+    page.evaluate("y => window.scrollTo({top: y, behavior: 'instant'})", where)
     return page
 
 
