@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from checkout import COURSE
 
+from coursekit.serve import browser, serving
+
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
@@ -75,3 +77,17 @@ def pytest_collection_modifyitems(config, items):
 def timeout_scale() -> float:
     """A factor for every limit (COURSE_TIMEOUT_SCALE, default 1), for slow machines."""
     return float(os.environ.get("COURSE_TIMEOUT_SCALE", "1"))
+
+
+@pytest.fixture(scope="module")
+def base_url(site):
+    """The built site, served over http on 127.0.0.1."""
+    with serving(site) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Chromium for the module (shared by the browser test files)."""
+    with browser() as b:
+        yield b

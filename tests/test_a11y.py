@@ -15,16 +15,9 @@ from site_browsing import (
     page_names,
 )
 
-from coursekit.serve import browser, serving
+from coursekit.serve import browser
 
 pytestmark = pytest.mark.site
-
-
-@pytest.fixture(scope="module")
-def base_url(site):
-    """The built site, served over http on 127.0.0.1."""
-    with serving(site) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

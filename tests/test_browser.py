@@ -7,23 +7,7 @@ from urllib.parse import quote, urlparse
 import pytest
 from checkout import COURSE
 
-from coursekit.serve import browser, serving
-
 pytestmark = pytest.mark.site
-
-
-@pytest.fixture(scope="module")
-def base_url(site):
-    """The built site, served over http on 127.0.0.1."""
-    with serving(site) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """One headless Chromium for the module."""
-    with browser() as b:
-        yield b
 
 
 def watched_page(context, base_url):

@@ -15,25 +15,10 @@ from pypinyin import lazy_pinyin
 from site_browsing import DESKTOP, edition_keys, open_page, page_names
 
 from coursekit.glossary import entries
-from coursekit.serve import browser, serving
 from coursekit.sphinxext import SectionMismatchError, check_pairing, head_word
 
 pytestmark = pytest.mark.site
 AUTO_ID = re.compile(r"^id\d+$")
-
-
-@pytest.fixture(scope="module")
-def base_url(site):
-    """The built site, served over http on 127.0.0.1."""
-    with serving(site) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """One headless Chromium for the module."""
-    with browser() as b:
-        yield b
 
 
 @functools.lru_cache(maxsize=32)

@@ -15,24 +15,8 @@ from site_browsing import (
     page_names,
 )
 
-from coursekit.serve import browser, serving
-
 pytestmark = pytest.mark.site
 DEVICES = {"phone": PHONE, "tablet": TABLET}
-
-
-@pytest.fixture(scope="module")
-def base_url(site):
-    """The built site, served over http on 127.0.0.1."""
-    with serving(site) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """One headless Chromium for the module."""
-    with browser() as b:
-        yield b
 
 
 @pytest.mark.parametrize("edition", edition_keys())
